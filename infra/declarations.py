@@ -1,0 +1,232 @@
+"""The system's functions, routes, schedules, queues, topics and event source mappings, declared once.
+
+Plain data with no AWS CDK import: the CDK stacks (``infra/``) and the local runtime (``local_runtime``)
+both read :data:`SYSTEM`, and ``tests/infra/test_declarations_drift.py`` proves that what the stacks
+synthesize matches it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Resource = Literal["mysql", "redis", "rabbitmq", "kafka", "mongodb", "cognito"]
+HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@dataclass(frozen=True)
+class Function:
+    """One Lambda function: its code folder, handler string, sizing and what it connects to."""
+
+    name: str
+    code_dir: str  # relative to the repository root; the asset the stack zips
+    handler: str  # "module.function", relative to code_dir, as Lambda takes it
+    memory_mb: int = 256
+    timeout_s: int = 10
+    concurrency: int = 2  # execution environments the local runtime keeps; reserved concurrency on AWS
+    database: str | None = None  # the MySQL schema this function owns (one per service)
+    uses: tuple[Resource, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+    in_vpc: bool = True  # needs private resources (RDS, MQ, Kafka, Redis on the EC2 host)
+
+
+@dataclass(frozen=True)
+class Route:
+    """One API Gateway HTTP API route, served by one function with the payload format 2.0."""
+
+    method: HttpMethod
+    path: str  # API Gateway syntax: /orders/{orderId}, /docs/{proxy+}
+    function: str
+    authorized: bool = True  # Cognito JWT authorizer
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """An EventBridge Scheduler schedule (cron/rate with a time zone) targeting one function."""
+
+    name: str
+    expression: str  # "rate(1 minute)" or "cron(min hour dom month dow year)"
+    function: str
+    timezone: str = "UTC"
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A durable RabbitMQ quorum queue bound to an exchange, with a dead-letter queue for poison messages."""
+
+    name: str
+    exchange: str
+    routing_keys: tuple[str, ...]
+    exchange_type: Literal["direct", "topic", "fanout"] = "topic"
+    delivery_limit: int = 5  # deliveries before the broker dead-letters a message
+    vhost: str = "/"
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.name}.dlq"
+
+
+@dataclass(frozen=True)
+class Topic:
+    """A Kafka topic with explicit partitions; ``key`` names what producers key records by."""
+
+    name: str
+    partitions: int
+    key: str
+    retention_hours: int = 168
+
+
+@dataclass(frozen=True)
+class RabbitMqSource:
+    """A Lambda event source mapping from an Amazon MQ (RabbitMQ) queue."""
+
+    name: str
+    function: str
+    queue: str
+    batch_size: int = 100
+    batching_window_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class KafkaSource:
+    """A Lambda event source mapping from a self-managed Kafka topic."""
+
+    name: str
+    function: str
+    topic: str
+    batch_size: int = 100
+    batching_window_s: float = 0.5
+    starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
+    maximum_retry_attempts: int = 3
+    on_failure_topic: str | None = None  # failed records go there with the error, then processing moves on
+
+    @property
+    def consumer_group_id(self) -> str:
+        return f"esm-{self.name}"
+
+
+@dataclass(frozen=True)
+class Service:
+    """A long-running container (the matching engine): started by ECS/Docker on AWS, as a process locally."""
+
+    name: str
+    entrypoint: tuple[str, ...]  # the container's ENTRYPOINT + CMD, run from the repository root
+    uses: tuple[Resource, ...] = ()
+    environment: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class System:
+    functions: tuple[Function, ...]
+    routes: tuple[Route, ...] = ()
+    schedules: tuple[Schedule, ...] = ()
+    queues: tuple[Queue, ...] = ()
+    topics: tuple[Topic, ...] = ()
+    rabbitmq_sources: tuple[RabbitMqSource, ...] = ()
+    kafka_sources: tuple[KafkaSource, ...] = ()
+    services: tuple[Service, ...] = ()
+    databases: tuple[str, ...] = field(default=())
+
+    def function(self, name: str) -> Function:
+        for fn in self.functions:
+            if fn.name == name:
+                return fn
+        raise KeyError(f"no function named {name!r}")
+
+    def queue(self, name: str) -> Queue:
+        for q in self.queues:
+            if q.name == name:
+                return q
+        raise KeyError(f"no queue named {name!r}")
+
+    def validate(self) -> None:
+        """Every reference points at something declared; names are unique."""
+        names = [f.name for f in self.functions]
+        if len(names) != len(set(names)):
+            raise ValueError("duplicate function names")
+        known = set(names)
+        for r in self.routes:
+            if r.function not in known:
+                raise ValueError(f"route {r.method} {r.path} -> unknown function {r.function}")
+        if len({(r.method, r.path) for r in self.routes}) != len(self.routes):
+            raise ValueError("duplicate routes")
+        for s in self.schedules:
+            if s.function not in known:
+                raise ValueError(f"schedule {s.name} -> unknown function {s.function}")
+        queues = {q.name for q in self.queues}
+        topics = {t.name for t in self.topics}
+        for m in self.rabbitmq_sources:
+            if m.function not in known or m.queue not in queues:
+                raise ValueError(f"rabbitmq source {m.name} has an unknown function or queue")
+        for k in self.kafka_sources:
+            if k.function not in known or k.topic not in topics:
+                raise ValueError(f"kafka source {k.name} has an unknown function or topic")
+            if k.on_failure_topic is not None and k.on_failure_topic not in topics:
+                raise ValueError(f"kafka source {k.name} has an unknown on-failure topic")
+        for fn in self.functions:
+            if fn.database is not None and fn.database not in self.databases:
+                raise ValueError(f"function {fn.name} uses undeclared database {fn.database}")
+
+
+SAO_PAULO = "America/Sao_Paulo"
+
+SYSTEM = System(
+    databases=("orders", "wallet", "assets", "market_data"),
+    functions=(
+        Function(
+            name="assets-api",
+            code_dir="functions/assets",
+            handler="handler.handler",
+            database="assets",
+            uses=("mysql", "kafka", "cognito"),
+        ),
+        Function(
+            name="market-data-api",
+            code_dir="functions/market_data",
+            handler="handler.handler",
+            uses=("redis", "mongodb"),
+        ),
+        Function(
+            name="market-data-ingest",
+            code_dir="functions/market_data",
+            handler="ingest.handler",
+            timeout_s=60,
+            concurrency=1,
+            uses=("redis", "mongodb", "kafka"),
+        ),
+    ),
+    routes=(
+        Route("GET", "/assets", "assets-api"),
+        Route("GET", "/assets/{ticker}", "assets-api"),
+        Route("GET", "/market/status", "market-data-api"),
+        Route("GET", "/quotes", "market-data-api"),
+        Route("GET", "/quotes/{ticker}", "market-data-api"),
+        Route("GET", "/quotes/{ticker}/history", "market-data-api"),
+        Route("GET", "/docs/market-data", "market-data-api", authorized=False),
+        Route("GET", "/docs/assets", "assets-api", authorized=False),
+    ),
+    schedules=(
+        # every minute of the B3 session, Monday to Friday, in Brasília time
+        Schedule("quote-ingestion", "cron(* 10-18 ? * MON-FRI *)", "market-data-ingest", timezone=SAO_PAULO),
+    ),
+    queues=(
+        Queue("engine.orders", exchange="engine.input", routing_keys=("order.#",)),
+        Queue("broker.execution-reports", exchange="engine.output", routing_keys=("execution-report.#",)),
+    ),
+    topics=(
+        Topic("quotes", partitions=6, key="ticker"),
+        Topic("orders", partitions=6, key="account_id"),
+        Topic("assets", partitions=3, key="ticker"),
+        Topic("trades", partitions=6, key="ticker"),
+        Topic("market-data", partitions=6, key="ticker"),
+        Topic("esm-failures", partitions=3, key="source record key"),
+    ),
+    services=(
+        Service(
+            name="engine",
+            entrypoint=("python", "-m", "engine_service"),
+            uses=("rabbitmq", "kafka", "redis"),
+        ),
+    ),
+)

@@ -1,0 +1,1 @@
+"""The project's Docker-free local AWS runtime: real services, AWS's Lambda emulator, AWS event shapes."""

@@ -1,0 +1,621 @@
+"""Install, start, probe and stop the real local services, without Docker or systemd.
+
+Each component is idempotent: ``install`` does nothing when the binary is there, ``start`` does nothing when
+the service already answers, and ``stop`` does nothing when it is not running. Everything binds to
+127.0.0.1 and keeps its data and log under ``var/``. Recipes: ``../shared/reference/local-services.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from local_runtime.paths import BIN, BUILD, LOGS, PYTHON, RUN, VAR, ensure_dirs
+
+KAFKA_VERSION = "4.1.1"
+LOG4J_VERSION = "2.24.3"
+FERRETDB_VERSION = "v1.24.2"
+RIE_MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator"
+RIE_VERSION = "v0.0.0-20261030222936-bef5c4ba774d"
+APT_PACKAGES = ("mariadb-server", "redis-server", "rabbitmq-server")
+
+MARIADB_PORT = 3306
+REDIS_PORT = 6379
+RABBITMQ_PORT = 5672
+RABBITMQ_MANAGEMENT_PORT = 15672
+RABBITMQ_DIST_PORT = 25672
+KAFKA_PORT = 9092
+KAFKA_CONTROLLER_PORT = 9093
+FERRETDB_PORT = 27017
+AWS_PORT = 4566
+
+
+class ComponentError(RuntimeError):
+    """A component could not be installed or started; the message names it and its log."""
+
+
+def port_open(port: int, host: str = "127.0.0.1", timeout: float = 0.3) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def wait_until(probe: Callable[[], bool], timeout: float, what: str, log: Path,
+               process: subprocess.Popen[bytes] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if probe():
+            return
+        if process is not None and process.poll() is not None:
+            raise ComponentError(f"{what} exited with code {process.returncode} while starting; see its log: {log}")
+        time.sleep(0.1)
+    raise ComponentError(f"{what} did not become ready within {timeout:.0f}s; see its log: {log}")
+
+
+def run(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None, what: str,
+        log: Path | None = None, timeout: float = 900) -> str:
+    """Run a command to completion; on failure raise an error that names the component and its output."""
+    proc = subprocess.run(cmd, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+    if log is not None:
+        with log.open("a") as f:
+            f.write(f"$ {' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    if proc.returncode != 0:
+        tail = (proc.stdout + proc.stderr).strip().splitlines()[-15:]
+        where = f"; log: {log}" if log else ""
+        raise ComponentError(f"{what}: `{' '.join(cmd[:3])} ...` exited {proc.returncode}{where}\n" + "\n".join(tail))
+    return proc.stdout
+
+
+def spawn(cmd: list[str], *, log: Path, env: dict[str, str] | None = None, cwd: Path | None = None,
+          pid_file: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start a daemon in its own session with its output in its log, and remember its pid."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                env=env, cwd=cwd, start_new_session=True)
+    if pid_file is not None:
+        pid_file.write_text(str(proc.pid))
+    return proc
+
+
+def read_pid(pid_file: Path) -> int | None:
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:
+        return pid
+    # a zombie or a recycled pid of another program is not ours
+    try:
+        if Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z":
+            return None
+    except OSError:
+        return None
+    return pid
+
+
+def kill_pid_file(pid_file: Path, timeout: float = 15) -> None:
+    pid = read_pid(pid_file)
+    if pid is None:
+        pid_file.unlink(missing_ok=True)
+        return
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            try:
+                os.kill(pid, sig)
+            except ProcessLookupError:
+                break
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and read_pid(pid_file) is not None:
+            time.sleep(0.1)
+        if read_pid(pid_file) is None:
+            break
+    pid_file.unlink(missing_ok=True)
+
+
+_apt_updated = False
+
+
+def apt_install(packages: tuple[str, ...], what: str) -> None:
+    global _apt_updated
+    log = LOGS / "install.log"
+    if shutil.which("apt-get") is None:
+        raise ComponentError(f"{what}: apt-get is not available to install {', '.join(packages)}")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    if not _apt_updated:
+        run(["apt-get", "update", "-qq"], env=env, what=what, log=log)
+        _apt_updated = True
+    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env, what=what, log=log)
+
+
+@dataclass
+class Status:
+    name: str
+    healthy: bool
+    port: int
+    pid: int | None
+    log: Path
+    detail: str = ""
+
+
+class Component:
+    name: str = ""
+    port: int = 0
+
+    @property
+    def log(self) -> Path:
+        return LOGS / f"{self.name}.log"
+
+    @property
+    def pid_file(self) -> Path:
+        return RUN / f"{self.name}.pid"
+
+    def installed(self) -> bool:
+        raise NotImplementedError
+
+    def install(self) -> None:
+        raise NotImplementedError
+
+    def healthy(self) -> bool:
+        raise NotImplementedError
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        kill_pid_file(self.pid_file)
+
+    def pid(self) -> int | None:
+        return read_pid(self.pid_file)
+
+    def status(self) -> Status:
+        return Status(self.name, self.healthy(), self.port, self.pid(), self.log)
+
+    def ensure(self) -> None:
+        """Install if missing, start if not answering, and fail with the log's name if it will not come up."""
+        ensure_dirs()
+        if not self.installed():
+            self.install()
+        if self.healthy():
+            return
+        self.start()
+        if not self.healthy():
+            raise ComponentError(f"{self.name} is not healthy after start; see its log: {self.log}")
+
+
+class MariaDB(Component):
+    name = "mariadb"
+    port = MARIADB_PORT
+
+    def __init__(self, databases: tuple[str, ...]) -> None:
+        self.databases = databases
+        self.home = VAR / "mariadb"
+        self.cnf = self.home / "my.cnf"
+        self.socket = RUN / "mariadb.sock"
+
+    def installed(self) -> bool:
+        return shutil.which("mariadbd") is not None or Path("/usr/sbin/mariadbd").exists()
+
+    def install(self) -> None:
+        apt_install(APT_PACKAGES, self.name)
+
+    def _write_config(self) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        (self.home / "data").mkdir(exist_ok=True)
+        self.cnf.write_text(
+            "[mysqld]\n"
+            f"datadir={self.home / 'data'}\nsocket={self.socket}\npid-file={self.pid_file}\n"
+            f"bind-address=127.0.0.1\nport={self.port}\nuser=root\nskip-name-resolve\n"
+            "innodb_buffer_pool_size=128M\nperformance_schema=OFF\nmax_connections=500\n"
+            "innodb_flush_log_at_trx_commit=1\ncharacter-set-server=utf8mb4\ncollation-server=utf8mb4_unicode_ci\n"
+            f"log-error={self.log}\n"
+            "[client]\n"
+            f"socket={self.socket}\nuser=root\n"
+        )
+
+    def healthy(self) -> bool:
+        if not self.cnf.exists() or not port_open(self.port):
+            return False
+        proc = subprocess.run(["mariadb-admin", f"--defaults-file={self.cnf}", "ping"], capture_output=True)
+        return proc.returncode == 0
+
+    def start(self) -> None:
+        if port_open(self.port) and not self.healthy():
+            raise ComponentError(f"port {self.port} is taken by another program; mariadb cannot start")
+        self._write_config()
+        if not (self.home / "data" / "mysql").exists():
+            run(["mariadb-install-db", f"--defaults-file={self.cnf}", "--skip-test-db", "--user=root"],
+                what=self.name, log=self.log)
+        # mariadbd writes its own pid file (the same path we read)
+        proc = spawn(["mariadbd", f"--defaults-file={self.cnf}"], log=LOGS / "mariadb.stdout.log")
+        wait_until(self.healthy, 60, self.name, self.log, process=proc)
+        self.provision()
+
+    def sql(self, statement: str) -> str:
+        return run(["mariadb", f"--defaults-file={self.cnf}", "-N", "-e", statement], what=self.name,
+                   log=self.log)
+
+    def provision(self) -> None:
+        """One database and one user per service, reachable over TCP and the socket."""
+        stmts = []
+        for db in self.databases:
+            user, pw = db, local_password(db)
+            stmts.append(f"CREATE DATABASE IF NOT EXISTS `{db}` CHARACTER SET utf8mb4;")
+            for host in ("127.0.0.1", "localhost"):
+                stmts.append(f"CREATE USER IF NOT EXISTS '{user}'@'{host}' IDENTIFIED BY '{pw}';")
+                stmts.append(f"GRANT ALL PRIVILEGES ON `{db}`.* TO '{user}'@'{host}';")
+        self.sql(" ".join(stmts))
+
+    def stop(self) -> None:
+        if self.healthy():
+            subprocess.run(["mariadb-admin", f"--defaults-file={self.cnf}", "shutdown"], capture_output=True)
+        kill_pid_file(self.pid_file)
+
+
+def local_password(database: str) -> str:
+    return f"local-{database}"
+
+
+def mysql_url(database: str) -> str:
+    return f"mysql+pymysql://{database}:{local_password(database)}@127.0.0.1:{MARIADB_PORT}/{database}?charset=utf8mb4"
+
+
+class Redis(Component):
+    name = "redis"
+    port = REDIS_PORT
+
+    def installed(self) -> bool:
+        return shutil.which("redis-server") is not None
+
+    def install(self) -> None:
+        apt_install(APT_PACKAGES, self.name)
+
+    def healthy(self) -> bool:
+        if not port_open(self.port):
+            return False
+        proc = subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "ping"],
+                              capture_output=True, text=True)
+        return proc.stdout.strip() == "PONG"
+
+    def start(self) -> None:
+        home = VAR / "redis"
+        home.mkdir(parents=True, exist_ok=True)
+        cnf = home / "redis.conf"
+        cnf.write_text(
+            f"bind 127.0.0.1\nport {self.port}\npidfile {self.pid_file}\nlogfile {self.log}\ndir {home}\n"
+            "daemonize yes\nappendonly yes\nappendfsync everysec\nprotected-mode yes\n"
+        )
+        run(["redis-server", str(cnf)], what=self.name, log=self.log)
+        wait_until(self.healthy, 20, self.name, self.log)
+
+    def stop(self) -> None:
+        if self.healthy():
+            subprocess.run(["redis-cli", "-p", str(self.port), "shutdown"], capture_output=True)
+        kill_pid_file(self.pid_file)
+
+
+class RabbitMQ(Component):
+    name = "rabbitmq"
+    port = RABBITMQ_PORT
+
+    @property
+    def log(self) -> Path:
+        return LOGS / "rabbitmq" / "rabbit@localhost.log"
+
+    def __init__(self) -> None:
+        self.home = VAR / "rabbitmq"
+
+    def env(self) -> dict[str, str]:
+        h = self.home
+        return {
+            **os.environ,
+            "HOME": str(h),
+            "RABBITMQ_NODENAME": "rabbit@localhost",
+            "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
+            "RABBITMQ_NODE_PORT": str(self.port),
+            "RABBITMQ_DIST_PORT": str(RABBITMQ_DIST_PORT),
+            "ERL_EPMD_ADDRESS": "127.0.0.1",
+            "RABBITMQ_MNESIA_BASE": str(h / "mnesia"),
+            "RABBITMQ_LOG_BASE": str(LOGS / "rabbitmq"),
+            "RABBITMQ_CONFIG_FILE": str(h / "rabbitmq.conf"),
+            "RABBITMQ_ENABLED_PLUGINS_FILE": str(h / "enabled_plugins"),
+            "RABBITMQ_CONF_ENV_FILE": str(h / "rabbitmq-env.conf"),
+            "RABBITMQ_PID_FILE": str(self.pid_file),
+            "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        }
+
+    def installed(self) -> bool:
+        return Path("/usr/lib/rabbitmq/bin/rabbitmq-server").exists()
+
+    def install(self) -> None:
+        apt_install(APT_PACKAGES, self.name)
+
+    def healthy(self) -> bool:
+        if not port_open(self.port):
+            return False
+        try:
+            with urllib.request.urlopen(self._mgmt_request("/api/overview"), timeout=2) as resp:
+                return bool(resp.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def _mgmt_request(self, path: str) -> urllib.request.Request:
+        req = urllib.request.Request(f"http://127.0.0.1:{RABBITMQ_MANAGEMENT_PORT}{path}")
+        req.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest, loopback only
+        return req
+
+    def start(self) -> None:
+        h = self.home
+        h.mkdir(parents=True, exist_ok=True)
+        (LOGS / "rabbitmq").mkdir(parents=True, exist_ok=True)
+        (h / "rabbitmq.conf").write_text(
+            f"listeners.tcp.default = 127.0.0.1:{self.port}\n"
+            f"management.tcp.ip = 127.0.0.1\nmanagement.tcp.port = {RABBITMQ_MANAGEMENT_PORT}\n"
+            "log.file.level = info\n"
+        )
+        (h / "enabled_plugins").write_text("[rabbitmq_management].\n")
+        (h / "rabbitmq-env.conf").write_text("")
+        cookie = h / ".erlang.cookie"
+        if not cookie.exists():
+            cookie.write_text("MYBROKERLOCALCOOKIE")
+            cookie.chmod(0o400)
+        proc = spawn(["/usr/lib/rabbitmq/bin/rabbitmq-server"], log=LOGS / "rabbitmq.stdout.log",
+                     env=self.env())
+        # the management API answers only once the broker has booted (rabbitmqctl await_startup fails
+        # at once while the node has not yet registered with epmd)
+        wait_until(self.healthy, 120, self.name, self.log, process=proc)
+
+    def stop(self) -> None:
+        if read_pid(self.pid_file) is not None:
+            subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "stop", str(self.pid_file)], env=self.env(),
+                           capture_output=True, timeout=60)
+        kill_pid_file(self.pid_file)
+        subprocess.run(["epmd", "-kill"], capture_output=True, env=self.env())
+
+
+KAFKA_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>mybroker.local</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
+  <dependencies>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>{kafka}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>{log4j}</version></dependency>
+    <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-core</artifactId><version>{log4j}</version></dependency>
+  </dependencies>
+</project>
+"""
+
+KAFKA_LOG4J = """status = warn
+appender.file.type = File
+appender.file.name = file
+appender.file.fileName = {log}
+appender.file.layout.type = PatternLayout
+appender.file.layout.pattern = [%d] %p %m (%c)%n
+rootLogger.level = info
+rootLogger.appenderRef.file.ref = file
+logger.kafka.name = kafka
+logger.kafka.level = info
+logger.apache.name = org.apache
+logger.apache.level = warn
+"""
+
+
+class Kafka(Component):
+    name = "kafka"
+    port = KAFKA_PORT
+    cluster_id = "bXlicm9rZXItbG9jYWwwMQ"  # fixed, so a re-format of existing data never conflicts
+
+    def __init__(self) -> None:
+        self.home = VAR / "kafka"
+        self.libs = self.home / "libs"
+
+    def installed(self) -> bool:
+        return any(self.libs.glob(f"kafka_2.13-{KAFKA_VERSION}.jar")) and shutil.which("java") is not None
+
+    def install(self) -> None:
+        if shutil.which("java") is None:
+            raise ComponentError("kafka: java is not installed (the machine image provides Java 17)")
+        if shutil.which("mvn") is None:
+            apt_install(("maven",), self.name)
+        self.home.mkdir(parents=True, exist_ok=True)
+        pom = self.home / "pom.xml"
+        pom.write_text(KAFKA_POM.format(kafka=KAFKA_VERSION, log4j=LOG4J_VERSION))
+        run(["mvn", "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", "-DincludeScope=runtime",
+             f"-DoutputDirectory={self.libs}"], what=self.name, log=LOGS / "install.log")
+        # copy-dependencies skips the project's own (empty) artifact; kafka_2.13 itself is a dependency
+        if not self.installed():
+            raise ComponentError(f"kafka: jars missing after maven fetch; see {LOGS / 'install.log'}")
+
+    def healthy(self) -> bool:
+        if not port_open(self.port):
+            return False
+        try:
+            from kafka import KafkaAdminClient
+
+            admin = KafkaAdminClient(bootstrap_servers=f"127.0.0.1:{self.port}", request_timeout_ms=3000)
+            try:
+                admin.list_topics()
+            finally:
+                admin.close()
+            return True
+        except Exception:
+            return False
+
+    def _java(self) -> str:
+        return shutil.which("java") or "java"
+
+    def start(self) -> None:
+        data = self.home / "data"
+        props = self.home / "server.properties"
+        props.write_text(
+            "process.roles=broker,controller\nnode.id=1\n"
+            f"controller.quorum.voters=1@127.0.0.1:{KAFKA_CONTROLLER_PORT}\n"
+            f"listeners=PLAINTEXT://127.0.0.1:{self.port},CONTROLLER://127.0.0.1:{KAFKA_CONTROLLER_PORT}\n"
+            f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}\n"
+            "controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\n"
+            "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
+            f"log.dirs={data}\nnum.partitions=3\n"
+            "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n"
+            "transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n"
+            "share.coordinator.state.topic.min.isr=1\ndefault.replication.factor=1\nmin.insync.replicas=1\n"
+            "group.initial.rebalance.delay.ms=0\nauto.create.topics.enable=false\n"
+            "offsets.topic.num.partitions=10\n"
+        )
+        l4j = self.home / "log4j2.properties"
+        l4j.write_text(KAFKA_LOG4J.format(log=self.log))
+        cp = f"{self.libs}/*"
+        jvm = [self._java(), "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC", f"-Dlog4j2.configurationFile={l4j}",
+               "-Djava.awt.headless=true", "-cp", cp]
+        if not (data / "meta.properties").exists():
+            run([*jvm, "kafka.tools.StorageTool", "format", "-t", self.cluster_id, "-c", str(props)],
+                what=self.name, log=self.log, timeout=120)
+        proc = spawn([*jvm, "kafka.Kafka", str(props)], log=LOGS / "kafka.stdout.log", pid_file=self.pid_file)
+        wait_until(self.healthy, 90, self.name, self.log, process=proc)
+
+
+class FerretDB(Component):
+    name = "ferretdb"
+    port = FERRETDB_PORT
+
+    @property
+    def binary(self) -> Path:
+        return BIN / "ferretdb"
+
+    def installed(self) -> bool:
+        return self.binary.exists()
+
+    def install(self) -> None:
+        if shutil.which("go") is None:
+            raise ComponentError("ferretdb: the Go toolchain is needed to build it (the machine image has Go)")
+        log = LOGS / "install.log"
+        env = {**os.environ, "GOFLAGS": "-mod=mod"}
+        out = run(["go", "mod", "download", "-json", f"github.com/FerretDB/FerretDB@{FERRETDB_VERSION}"],
+                  env=env, cwd=BUILD, what=self.name, log=log)
+        module_dir = Path(json.loads(out)["Dir"])
+        src = BUILD / "ferretdb-src"
+        if src.exists():
+            shutil.rmtree(src)
+        shutil.copytree(module_dir, src)
+        for p in [src, *src.rglob("*")]:
+            p.chmod(p.stat().st_mode | 0o200)
+        # the module zip lacks build/version/version.txt; without it the binary panics at start-up
+        (src / "build" / "version").mkdir(parents=True, exist_ok=True)
+        (src / "build" / "version" / "version.txt").write_text(FERRETDB_VERSION)
+        run(["go", "build", "-o", str(self.binary), "./cmd/ferretdb"], env=env, cwd=src, what=self.name, log=log)
+
+    def healthy(self) -> bool:
+        if not port_open(self.port):
+            return False
+        try:
+            from pymongo import MongoClient
+
+            client: MongoClient[dict[str, object]] = MongoClient(
+                f"mongodb://127.0.0.1:{self.port}/", serverSelectionTimeoutMS=1500)
+            try:
+                client.admin.command("ping")
+            finally:
+                client.close()
+            return True
+        except Exception:
+            return False
+
+    def start(self) -> None:
+        data = VAR / "ferretdb"
+        data.mkdir(parents=True, exist_ok=True)
+        proc = spawn([str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{data}/",
+               f"--listen-addr=127.0.0.1:{self.port}", f"--state-dir={data}", "--telemetry=disable",
+               "--log-level=warn"], log=self.log, pid_file=self.pid_file)
+        wait_until(self.healthy, 30, self.name, self.log, process=proc)
+
+
+class AwsApi(Component):
+    """A moto server on LocalStack's port; a LocalStack already listening there is used instead."""
+
+    name = "aws"
+    port = AWS_PORT
+
+    def installed(self) -> bool:
+        return (PYTHON.parent / "moto_server").exists()
+
+    def install(self) -> None:
+        raise ComponentError("aws: moto_server is missing from the virtualenv; run scripts/up to install it")
+
+    def is_localstack(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/_localstack/health", timeout=1) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def healthy(self) -> bool:
+        if not port_open(self.port):
+            return False
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/moto-api/", timeout=2) as r:
+                return bool(r.status == 200)
+        except (urllib.error.URLError, OSError):
+            return self.is_localstack()
+
+    def start(self) -> None:
+        if port_open(self.port):
+            raise ComponentError(f"port {self.port} is taken by a program that is neither moto nor LocalStack")
+        proc = spawn([str(PYTHON.parent / "moto_server"), "-H", "127.0.0.1", "-p", str(self.port)],
+                     log=self.log, pid_file=self.pid_file)
+        wait_until(self.healthy, 30, self.name, self.log, process=proc)
+
+    def stop(self) -> None:
+        # never stop a LocalStack we did not start
+        kill_pid_file(self.pid_file)
+
+
+class LambdaEmulator(Component):
+    """AWS's Lambda Runtime Interface Emulator, built from its Go module; runs nothing by itself."""
+
+    name = "lambda-rie"
+    port = 0
+
+    @property
+    def binary(self) -> Path:
+        return BIN / "aws-lambda-rie"
+
+    def installed(self) -> bool:
+        return self.binary.exists()
+
+    def install(self) -> None:
+        if shutil.which("go") is None:
+            raise ComponentError("lambda-rie: the Go toolchain is needed to build it (the machine image has Go)")
+        env = {**os.environ, "GOBIN": str(BIN)}
+        run(["go", "install", f"{RIE_MODULE}/cmd/aws-lambda-rie@{RIE_VERSION}"], env=env, cwd=BUILD,
+            what=self.name, log=LOGS / "install.log")
+
+    def healthy(self) -> bool:
+        return self.installed()
+
+    def start(self) -> None:
+        return None
+
+    def status(self) -> Status:
+        return Status(self.name, self.installed(), 0, None, LOGS / "install.log",
+                      "built" if self.installed() else "not built")
+
+
+def infrastructure(databases: tuple[str, ...]) -> list[Component]:
+    """Every service the system needs, in start order."""
+    return [MariaDB(databases), Redis(), RabbitMQ(), Kafka(), FerretDB(), AwsApi(), LambdaEmulator()]
