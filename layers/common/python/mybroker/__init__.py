@@ -1,0 +1,1 @@
+"""Shared code of My Broker B3, shipped to every function as the ``common`` Lambda layer."""
