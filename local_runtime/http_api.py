@@ -1,0 +1,298 @@
+"""API Gateway HTTP API, locally: routes, the Cognito JWT authorizer and payload format 2.0.
+
+Each request becomes the event API Gateway would send (``version`` 2.0) and is invoked through the
+function's execution environments; the function's answer is mapped back the way API Gateway maps it.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import jwt
+
+from infra.declarations import Route
+from local_runtime.environment import ACCOUNT
+from local_runtime.lambdas import InvokeResult, LambdaService, Throttled
+
+MAX_BODY = 10 * 1024 * 1024  # HTTP API's request limit
+TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
+              "application/x-www-form-urlencoded", "+json", "+xml")
+
+
+@dataclass(frozen=True)
+class CompiledRoute:
+    route: Route
+    pattern: re.Pattern[str]
+    literal_segments: int
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.route.method} {self.route.path}"
+
+
+def compile_route(route: Route) -> CompiledRoute:
+    parts = []
+    literal = 0
+    for segment in route.path.strip("/").split("/"):
+        if segment.startswith("{") and segment.endswith("+}"):
+            parts.append(f"(?P<{segment[1:-2]}>.+)")
+        elif segment.startswith("{") and segment.endswith("}"):
+            parts.append(f"(?P<{segment[1:-1]}>[^/]+)")
+        else:
+            parts.append(re.escape(segment))
+            literal += 1
+    return CompiledRoute(route, re.compile("^/" + "/".join(parts) + "$"), literal)
+
+
+class Router:
+    """API Gateway's selection: the most specific match wins (literal segments before variables)."""
+
+    def __init__(self, routes: Sequence[Route]) -> None:
+        self.routes = sorted((compile_route(r) for r in routes), key=lambda c: -c.literal_segments)
+
+    def match(self, method: str, path: str) -> tuple[CompiledRoute, dict[str, str]] | None:
+        for c in self.routes:
+            if c.route.method != method:
+                continue
+            m = c.pattern.match(path)
+            if m:
+                return c, dict(m.groupdict())
+        return None
+
+    def path_exists(self, path: str) -> bool:
+        return any(c.pattern.match(path) for c in self.routes)
+
+
+class JwtAuthorizer:
+    """API Gateway's JWT authorizer: a Bearer token from ``Authorization``, checked for signature (JWKS),
+    issuer, audience (``aud``, or ``client_id`` on access tokens), expiry and not-before."""
+
+    def __init__(self, issuer: str, audiences: Sequence[str], jwks_url: str) -> None:
+        self.issuer = issuer
+        self.audiences = set(audiences)
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300)
+
+    def verify(self, authorization: str | None) -> dict[str, Any] | None:
+        if not authorization:
+            return None
+        token = authorization[7:] if authorization.lower().startswith("bearer ") else authorization
+        try:
+            key = self.jwks.get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token, key.key, algorithms=["RS256"], issuer=self.issuer,
+                options={"verify_aud": False, "require": ["exp", "iss"]},
+            )
+        except (jwt.PyJWTError, OSError):
+            return None
+        audience = claims.get("aud", claims.get("client_id"))
+        audiences = set(audience) if isinstance(audience, list) else {audience}
+        if not audiences & self.audiences:
+            return None
+        return claims
+
+
+def claim_strings(claims: Mapping[str, Any]) -> dict[str, str]:
+    """API Gateway hands claims to the function as strings; lists look like ``[a b]``."""
+    out: dict[str, str] = {}
+    for k, v in claims.items():
+        if isinstance(v, list):
+            out[k] = "[" + " ".join(str(x) for x in v) + "]"
+        else:
+            out[k] = str(v)
+    return out
+
+
+def is_text(content_type: str) -> bool:
+    ct = content_type.split(";")[0].strip().lower()
+    return any(ct.startswith(t) or ct.endswith(t) for t in TEXT_TYPES)
+
+
+def build_event(*, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes,
+                compiled: CompiledRoute, path_params: Mapping[str, str], request_id: str, source_ip: str,
+                domain: str, claims: Mapping[str, Any] | None) -> dict[str, Any]:
+    lowered: dict[str, str] = {}
+    for k, v in headers.items():
+        key = k.lower()
+        lowered[key] = f"{lowered[key]},{v}" if key in lowered else v
+    now = datetime.now(UTC)
+    event: dict[str, Any] = {
+        "version": "2.0",
+        "routeKey": compiled.route_key,
+        "rawPath": raw_path,
+        "rawQueryString": raw_query,
+        "headers": lowered,
+        "requestContext": {
+            "accountId": ACCOUNT,
+            "apiId": "local",
+            "domainName": domain,
+            "domainPrefix": domain.split(".")[0].split(":")[0],
+            "http": {
+                "method": method,
+                "path": raw_path,
+                "protocol": "HTTP/1.1",
+                "sourceIp": source_ip,
+                "userAgent": lowered.get("user-agent", ""),
+            },
+            "requestId": request_id,
+            "routeKey": compiled.route_key,
+            "stage": "$default",
+            "time": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+            "timeEpoch": int(now.timestamp() * 1000),
+        },
+        "isBase64Encoded": False,
+    }
+    if "cookie" in lowered:
+        event["cookies"] = [c.strip() for c in lowered.pop("cookie").split(";") if c.strip()]
+    if raw_query:
+        params: dict[str, str] = {}
+        for k, v in parse_qsl(raw_query, keep_blank_values=True):
+            params[k] = f"{params[k]},{v}" if k in params else v
+        event["queryStringParameters"] = params
+    if path_params:
+        event["pathParameters"] = dict(path_params)
+    if claims is not None:
+        event["requestContext"]["authorizer"] = {"jwt": {"claims": claim_strings(claims), "scopes": None}}
+    if body:
+        if is_text(lowered.get("content-type", "text/plain")):
+            try:
+                event["body"] = body.decode("utf-8")
+            except UnicodeDecodeError:
+                event["body"] = base64.b64encode(body).decode()
+                event["isBase64Encoded"] = True
+        else:
+            event["body"] = base64.b64encode(body).decode()
+            event["isBase64Encoded"] = True
+    return event
+
+
+@dataclass
+class HttpResponse:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+def json_response(status: int, body: Any, request_id: str, extra: Sequence[tuple[str, str]] = ()) -> HttpResponse:
+    return HttpResponse(status, [("content-type", "application/json"), ("apigw-requestid", request_id), *extra],
+                        json.dumps(body).encode())
+
+
+def map_result(result: InvokeResult, request_id: str) -> HttpResponse:
+    """Payload format 2.0 response mapping, including its inference for answers without ``statusCode``."""
+    if result.function_error is not None:
+        return json_response(500, {"message": "Internal Server Error"}, request_id)
+    try:
+        value = result.json()
+    except ValueError:
+        return json_response(500, {"message": "Internal Server Error"}, request_id)
+    if isinstance(value, dict) and "statusCode" in value:
+        headers = [(str(k).lower(), str(v)) for k, v in (value.get("headers") or {}).items()]
+        for name, values in (value.get("multiValueHeaders") or {}).items():
+            headers.extend((str(name).lower(), str(v)) for v in values)
+        headers.extend(("set-cookie", str(c)) for c in value.get("cookies") or [])
+        raw = value.get("body")
+        if raw is None:
+            body = b""
+        elif value.get("isBase64Encoded"):
+            body = base64.b64decode(raw)
+        else:
+            body = str(raw).encode()
+        if not any(k == "content-type" for k, _ in headers) and body:
+            headers.append(("content-type", "application/json"))
+        headers.append(("apigw-requestid", request_id))
+        try:
+            status = int(value["statusCode"])
+        except (TypeError, ValueError):
+            return json_response(500, {"message": "Internal Server Error"}, request_id)
+        return HttpResponse(status, headers, body)
+    body = value.encode() if isinstance(value, str) else json.dumps(value).encode()
+    return HttpResponse(200, [("content-type", "application/json"), ("apigw-requestid", request_id)], body)
+
+
+ControlHandler = Callable[[str, str, bytes], HttpResponse | None]
+
+
+class HttpApi:
+    """The routes of the system on one local port, plus the runtime's own ``/_local/*`` control routes."""
+
+    def __init__(self, routes: Sequence[Route], lambdas: LambdaService, authorizer: JwtAuthorizer | None,
+                 control: ControlHandler | None = None) -> None:
+        self.router = Router(routes)
+        self.lambdas = lambdas
+        self.authorizer = authorizer
+        self.control = control
+
+    def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes, source_ip: str,
+               domain: str) -> HttpResponse:
+        request_id = base64.b32encode(uuid.uuid4().bytes[:10]).decode().rstrip("=")
+        split = urlsplit(target)
+        path = split.path or "/"
+        if path.startswith("/_local/") and self.control is not None:
+            answer = self.control(method, target, body)
+            if answer is not None:
+                return answer
+        if len(body) > MAX_BODY:
+            return json_response(413, {"message": "Request Entity Too Large"}, request_id)
+        found = self.router.match(method, path)
+        if found is None:
+            return json_response(404, {"message": "Not Found"}, request_id)
+        compiled, params = found
+        claims = None
+        if compiled.route.authorized:
+            auth_header = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
+            claims = self.authorizer.verify(auth_header) if self.authorizer else None
+            if claims is None:
+                return json_response(401, {"message": "Unauthorized"}, request_id,
+                                     [("www-authenticate", 'Bearer error="invalid_token"')])
+        event = build_event(method=method, raw_path=path, raw_query=split.query, headers=headers, body=body,
+                            compiled=compiled, path_params=params, request_id=request_id, source_ip=source_ip,
+                            domain=domain, claims=claims)
+        try:
+            result = self.lambdas.invoke(compiled.route.function, event)
+        except Throttled:
+            return json_response(429, {"message": "Too Many Requests"}, request_id)
+        return map_result(result, request_id)
+
+    def server(self, host: str, port: int) -> ThreadingHTTPServer:
+        api = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+            server_version = "mybroker-local-apigw"
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                started = time.perf_counter()
+                resp = api.handle(self.command, self.path, dict(self.headers.items()), body,
+                                  self.client_address[0], self.headers.get("host", f"{host}:{port}"))
+                self.send_response(resp.status, HTTPStatus(resp.status).phrase if resp.status in
+                                   HTTPStatus._value2member_map_ else "")
+                for k, v in resp.headers:
+                    self.send_header(k, v)
+                self.send_header("content-length", str(len(resp.body)))
+                self.end_headers()
+                if self.command != "HEAD":
+                    self.wfile.write(resp.body)
+                self.log_message('"%s %s" %d %.1fms', self.command, self.path, resp.status,
+                                 (time.perf_counter() - started) * 1000)
+
+            do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
+
+            def log_message(self, format: str, *args: Any) -> None:
+                print(f"[http] {format % args}", flush=True)
+
+        ThreadingHTTPServer.daemon_threads = True
+        ThreadingHTTPServer.allow_reuse_address = True
+        return ThreadingHTTPServer((host, port), Handler)

@@ -1,0 +1,224 @@
+"""Lambda execution environments: AWS's Runtime Interface Emulator running ``awslambdaric`` per function.
+
+One emulator serves one invocation at a time, like one Lambda execution environment; a function's
+concurrency is a pool of them. The emulator enforces the timeout (it answers "Task timed out" and
+re-initialises the runtime on the next call: a cold start) and restarts a runtime that crashed; a pool
+replaces an emulator process that died. Nothing here knows about HTTP routes or queues.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import queue
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from infra.declarations import Function
+from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT
+
+INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+
+
+class Throttled(RuntimeError):
+    """Every execution environment of the function stayed busy for longer than the caller would wait."""
+
+
+@dataclass(frozen=True)
+class InvokeResult:
+    payload: bytes
+    function_error: str | None  # None on success; the error type ("ValueError", "Sandbox.Timedout", ...)
+    duration_ms: float
+    environment: int
+
+    def json(self) -> Any:
+        return json.loads(self.payload) if self.payload else None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def classify(status: int, payload: bytes) -> str | None:
+    """The emulator answers 200 even for handler errors; tell errors apart the way Lambda's
+    X-Amz-Function-Error header would."""
+    if status >= 500:
+        try:
+            return str(json.loads(payload).get("errorType", "Runtime.Unknown"))
+        except (ValueError, AttributeError):
+            return "Runtime.Unknown"
+    if payload.startswith(b"Task timed out after"):
+        return "Sandbox.Timedout"
+    if payload[:1] == b"{" and b'"errorType"' in payload and b'"errorMessage"' in payload:
+        try:
+            body = json.loads(payload)
+        except ValueError:
+            return None
+        if isinstance(body, dict) and {"errorType", "errorMessage"} <= body.keys() and "statusCode" not in body:
+            return str(body["errorType"])
+    return None
+
+
+class ExecutionEnvironment:
+    """One emulator process with its own two ports, serving one invocation at a time."""
+
+    def __init__(self, function: Function, environment: Mapping[str, str], index: int) -> None:
+        self.function = function
+        self.environment = dict(environment)
+        self.index = index
+        self.process: subprocess.Popen[bytes] | None = None
+        self.port = 0
+        self.invocations = 0
+
+    @property
+    def log(self) -> Path:
+        return LOGS / "lambda" / f"{self.function.name}.log"
+
+    def alive(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def start(self) -> None:
+        rie = BIN / "aws-lambda-rie"
+        if not rie.exists():
+            raise RuntimeError(f"the Lambda Runtime Interface Emulator is not built ({rie}); run scripts/up")
+        self.port, api_port = free_port(), free_port()
+        code_dir = ROOT / self.function.code_dir
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "LANG": "C.UTF-8",
+            "TZ": ":UTC",
+            "HOME": os.environ.get("HOME", "/root"),
+            "LAMBDA_TASK_ROOT": str(code_dir),
+            "_HANDLER": self.function.handler,
+            "PYTHONPATH": os.pathsep.join([str(code_dir), str(COMMON_LAYER), str(ROOT)]),
+            "PYTHONDONTWRITEBYTECODE": "1",
+            "AWS_LAMBDA_FUNCTION_NAME": self.function.name,
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function.timeout_s),
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function.name}",
+            "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{self.index}",
+            "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
+            **self.environment,
+        }
+        self.log.parent.mkdir(parents=True, exist_ok=True)
+        with self.log.open("ab") as out:
+            self.process = subprocess.Popen(
+                [str(rie), "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
+                 "--runtime-api-address", f"127.0.0.1:{api_port}",
+                 str(PYTHON), "-m", "awslambdaric", self.function.handler],
+                cwd=code_dir, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"emulator for {self.function.name} exited at start; see {self.log}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                    return
+            except OSError:
+                time.sleep(0.02)
+        raise RuntimeError(f"emulator for {self.function.name} did not listen; see {self.log}")
+
+    def invoke(self, payload: bytes) -> InvokeResult:
+        if not self.alive():
+            self.start()
+        started = time.perf_counter()
+        # the emulator enforces the function's timeout itself; this margin only guards against a hung emulator
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.function.timeout_s + 30)
+        try:
+            conn.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
+            resp = conn.getresponse()
+            body = resp.read()
+            status = resp.status
+        except (OSError, http.client.HTTPException) as exc:
+            self.stop()  # a fresh emulator on the next call
+            body = json.dumps({"errorType": "Runtime.EmulatorFailure", "errorMessage": str(exc)}).encode()
+            status = 502
+        finally:
+            conn.close()
+        self.invocations += 1
+        return InvokeResult(body, classify(status, body), (time.perf_counter() - started) * 1000, self.index)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, 15)
+            except ProcessLookupError:
+                pass
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
+        self.process = None
+
+
+class FunctionPool:
+    """A function's execution environments, created on demand up to its concurrency."""
+
+    def __init__(self, function: Function, environment: Mapping[str, str]) -> None:
+        self.function = function
+        self.environment = dict(environment)
+        self._idle: queue.LifoQueue[ExecutionEnvironment] = queue.LifoQueue()
+        self._all: list[ExecutionEnvironment] = []
+        self._lock = threading.Lock()
+
+    @property
+    def size(self) -> int:
+        return len(self._all)
+
+    def _acquire(self, wait_s: float) -> ExecutionEnvironment:
+        try:
+            return self._idle.get_nowait()
+        except queue.Empty:
+            pass
+        with self._lock:
+            if len(self._all) < max(1, self.function.concurrency):
+                env = ExecutionEnvironment(self.function, self.environment, len(self._all))
+                self._all.append(env)
+                return env
+        try:
+            return self._idle.get(timeout=wait_s)
+        except queue.Empty:
+            raise Throttled(f"{self.function.name}: all {self.size} execution environments busy") from None
+
+    def invoke(self, event: Any, wait_s: float = 30.0) -> InvokeResult:
+        payload = event if isinstance(event, bytes) else json.dumps(event).encode()
+        env = self._acquire(wait_s)
+        try:
+            return env.invoke(payload)
+        finally:
+            self._idle.put(env)
+
+    def stop(self) -> None:
+        for env in self._all:
+            env.stop()
+
+
+class LambdaService:
+    """Every function of the system by name: the local equivalent of the Lambda Invoke API."""
+
+    def __init__(self, functions: Mapping[str, Function], environments: Mapping[str, Mapping[str, str]]) -> None:
+        self.pools = {name: FunctionPool(fn, environments[name]) for name, fn in functions.items()}
+
+    def invoke(self, name: str, event: Any, wait_s: float = 30.0) -> InvokeResult:
+        try:
+            pool = self.pools[name]
+        except KeyError:
+            raise KeyError(f"no function named {name!r}") from None
+        return pool.invoke(event, wait_s)
+
+    def stop(self) -> None:
+        for pool in self.pools.values():
+            pool.stop()
