@@ -1,0 +1,1 @@
+"""The instrument catalog: plain domain code, no AWS or database imports."""

@@ -1,0 +1,69 @@
+"""The catalog's storage: a small interface, and its MySQL implementation (SQLAlchemy Core)."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, or_, select
+from sqlalchemy.dialects.mysql import insert
+
+from mybroker.assets.catalog import Instrument, InstrumentKind, InstrumentStatus
+
+metadata = MetaData()
+instruments = Table(
+    "instruments", metadata,
+    Column("ticker", String(12), primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("isin", String(12), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("round_lot", Integer, nullable=False),
+    Column("tick_size_cents", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("rejection_tunnel_pct", Integer, nullable=False),
+    Column("auction_tunnel_pct", Integer, nullable=False),
+)
+
+
+class Catalog(Protocol):
+    def get(self, ticker: str) -> Instrument | None: ...
+
+    def search(self, text: str | None, kind: InstrumentKind | None, status: InstrumentStatus | None,
+               limit: int, offset: int) -> tuple[list[Instrument], int]: ...
+
+    def upsert(self, instrument: Instrument) -> None: ...
+
+
+def _row(r: object) -> Instrument:
+    return Instrument.model_validate(r, from_attributes=True)
+
+
+class MySqlCatalog:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def get(self, ticker: str) -> Instrument | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(instruments).where(instruments.c.ticker == ticker)).first()
+        return _row(row) if row else None
+
+    def search(self, text: str | None, kind: InstrumentKind | None, status: InstrumentStatus | None,
+               limit: int, offset: int) -> tuple[list[Instrument], int]:
+        q = select(instruments)
+        if text:
+            like = f"%{text}%"
+            q = q.where(or_(instruments.c.ticker.like(like), instruments.c.name.like(like)))
+        if kind is not None:
+            q = q.where(instruments.c.kind == kind.value)
+        if status is not None:
+            q = q.where(instruments.c.status == status.value)
+        with self.engine.connect() as c:
+            total = c.execute(select(func.count()).select_from(q.subquery())).scalar_one()
+            rows = c.execute(q.order_by(instruments.c.ticker).limit(limit).offset(offset)).all()
+        return [_row(r) for r in rows], int(total)
+
+    def upsert(self, instrument: Instrument) -> None:
+        values = instrument.model_dump(mode="json")
+        stmt = insert(instruments).values(**values)
+        stmt = stmt.on_duplicate_key_update({k: stmt.inserted[k] for k in values if k != "ticker"})
+        with self.engine.begin() as c:
+            c.execute(stmt)
