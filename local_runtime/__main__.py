@@ -131,7 +131,7 @@ def cmd_stop(_: argparse.Namespace) -> int:
     from local_runtime.runtime import kill_stray_emulators
 
     svc.kill_pid_file(RUN / "runtime.pid")
-    kill_stray_emulators()
+    kill_stray_emulators("main")
     for component in reversed(svc.infrastructure(SYSTEM.databases)):
         component.stop()
         print(f"  {component.name} stopped")

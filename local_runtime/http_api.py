@@ -288,6 +288,12 @@ class HttpApi:
                 self.log_message('"%s %s" %d %.1fms', self.command, self.path, resp.status,
                                  (time.perf_counter() - started) * 1000)
 
+            def handle_one_request(self) -> None:
+                try:
+                    super().handle_one_request()
+                except (ConnectionResetError, BrokenPipeError, TimeoutError):
+                    self.close_connection = True  # the client went away; nothing to answer
+
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
             def log_message(self, format: str, *args: Any) -> None:

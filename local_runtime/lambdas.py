@@ -25,6 +25,7 @@ from infra.declarations import Function
 from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
+RUNTIME_ID_VARIABLE = "MYBROKER_LOCAL_RUNTIME_ID"  # marks a runtime's emulators, to clean up after a crash
 
 
 class Throttled(RuntimeError):
@@ -71,8 +72,10 @@ def classify(status: int, payload: bytes) -> str | None:
 class ExecutionEnvironment:
     """One emulator process with its own two ports, serving one invocation at a time."""
 
-    def __init__(self, function: Function, environment: Mapping[str, str], index: int) -> None:
+    def __init__(self, function: Function, environment: Mapping[str, str], index: int,
+                 runtime_id: str = "main") -> None:
         self.function = function
+        self.runtime_id = runtime_id
         self.environment = dict(environment)
         self.index = index
         self.process: subprocess.Popen[bytes] | None = None
@@ -109,6 +112,7 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{self.index}",
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
             **self.environment,
+            RUNTIME_ID_VARIABLE: self.runtime_id,
         }
         self.log.parent.mkdir(parents=True, exist_ok=True)
         with self.log.open("ab") as out:
@@ -167,9 +171,10 @@ class ExecutionEnvironment:
 class FunctionPool:
     """A function's execution environments, created on demand up to its concurrency."""
 
-    def __init__(self, function: Function, environment: Mapping[str, str]) -> None:
+    def __init__(self, function: Function, environment: Mapping[str, str], runtime_id: str = "main") -> None:
         self.function = function
         self.environment = dict(environment)
+        self.runtime_id = runtime_id
         self._idle: queue.LifoQueue[ExecutionEnvironment] = queue.LifoQueue()
         self._all: list[ExecutionEnvironment] = []
         self._lock = threading.Lock()
@@ -185,7 +190,7 @@ class FunctionPool:
             pass
         with self._lock:
             if len(self._all) < max(1, self.function.concurrency):
-                env = ExecutionEnvironment(self.function, self.environment, len(self._all))
+                env = ExecutionEnvironment(self.function, self.environment, len(self._all), self.runtime_id)
                 self._all.append(env)
                 return env
         try:
@@ -209,8 +214,9 @@ class FunctionPool:
 class LambdaService:
     """Every function of the system by name: the local equivalent of the Lambda Invoke API."""
 
-    def __init__(self, functions: Mapping[str, Function], environments: Mapping[str, Mapping[str, str]]) -> None:
-        self.pools = {name: FunctionPool(fn, environments[name]) for name, fn in functions.items()}
+    def __init__(self, functions: Mapping[str, Function], environments: Mapping[str, Mapping[str, str]],
+                 runtime_id: str = "main") -> None:
+        self.pools = {name: FunctionPool(fn, environments[name], runtime_id) for name, fn in functions.items()}
 
     def invoke(self, name: str, event: Any, wait_s: float = 30.0) -> InvokeResult:
         try:

@@ -22,30 +22,29 @@ from local_runtime import services as svc
 from local_runtime.environment import function_environment, service_environment
 from local_runtime.esm import KafkaPoller, RabbitMqPoller
 from local_runtime.http_api import HttpApi, HttpResponse, JwtAuthorizer, json_response
-from local_runtime.lambdas import LambdaService
+from local_runtime.lambdas import RUNTIME_ID_VARIABLE, LambdaService
 from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT, RUN
 from local_runtime.schedules import Clock, Scheduler
 
 log = logging.getLogger("local_runtime")
 
 
-def kill_stray_emulators() -> int:
-    """Emulators left behind by a runtime that was killed (their ports are private, but they hold memory)."""
-    rie = str(BIN / "aws-lambda-rie")
+def kill_stray_emulators(runtime_id: str = "main") -> int:
+    """Emulators left behind by a runtime with this id that was killed (they hold memory and ports)."""
+    rie = str(BIN / "aws-lambda-rie").encode()
+    marker = f"{RUNTIME_ID_VARIABLE}={runtime_id}".encode()
     killed = 0
     for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
             continue
         try:
             cmd = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            if not cmd or cmd[0] != rie or marker not in (proc / "environ").read_bytes().split(b"\0"):
+                continue
+            os.killpg(int(proc.name), signal.SIGKILL)
+            killed += 1
+        except (OSError, ProcessLookupError, PermissionError):
             continue
-        if cmd and cmd[0].decode(errors="replace") == rie:
-            try:
-                os.killpg(int(proc.name), signal.SIGKILL)
-                killed += 1
-            except (ProcessLookupError, PermissionError):
-                pass
     return killed
 
 
@@ -93,15 +92,17 @@ class ServiceProcess:
 
 class LocalRuntime:
     def __init__(self, system: System, state: Mapping[str, str], *, host: str = "127.0.0.1", port: int = 3000,
-                 clock: Clock | None = None, run_services: bool = True) -> None:
+                 clock: Clock | None = None, run_services: bool = True, runtime_id: str = "main") -> None:
         system.validate()
+        self.runtime_id = runtime_id
         self.system = system
         self.state = dict(state)
         self.host = host
         self.port = port
         self.clock = clock or Clock()
         functions = {f.name: f for f in system.functions}
-        self.lambdas = LambdaService(functions, {n: function_environment(f, state) for n, f in functions.items()})
+        self.lambdas = LambdaService(functions, {n: function_environment(f, state) for n, f in functions.items()},
+                                     runtime_id)
         authorizer = None
         if state.get("issuer") and state.get("jwks_url"):
             authorizer = JwtAuthorizer(state["issuer"], [state["client_id"]], state["jwks_url"])
@@ -133,6 +134,7 @@ class LocalRuntime:
         self._threads.append(t)
 
     def start(self) -> None:
+        kill_stray_emulators(self.runtime_id)
         self._server = self.http.server(self.host, self.port)
         self.port = self._server.server_address[1]
         self._thread("http", self._server.serve_forever)
@@ -215,9 +217,9 @@ class LocalRuntime:
         return None
 
 
-def serve(system: System, state: Mapping[str, str], port: int) -> None:
-    kill_stray_emulators()
-    runtime = LocalRuntime(system, state, port=port)
+def serve(system: System, state: Mapping[str, str], port: int, runtime_id: str = "main",
+          run_services: bool = True) -> None:
+    runtime = LocalRuntime(system, state, port=port, runtime_id=runtime_id, run_services=run_services)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())

@@ -28,8 +28,10 @@ def _field(text: str, lo: int, hi: int, names: dict[str, int] | None = None) -> 
     """Values allowed by one cron field; None means any (``*`` or ``?``)."""
     if text in ("*", "?"):
         return None
-    if any(c in text for c in "LW#"):
-        raise ExpressionError(f"cron field {text!r}: L, W and # are not supported by the local scheduler")
+    for token in re.split(r"[,/-]", text):
+        if token != "*" and not token.isdigit() and token.upper() not in (names or {}):
+            raise ExpressionError(f"cron field {text!r}: {token!r} is not supported by the local scheduler "
+                                  "(numbers, names, ranges, lists and steps are; L, W and # are not)")
     values: set[int] = set()
     for part in text.split(","):
         step = 1
