@@ -8,6 +8,7 @@ replaces an emulator process that died. Nothing here knows about HTTP routes or 
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -156,10 +157,8 @@ class ExecutionEnvironment:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, 15)
-            except ProcessLookupError:
-                pass
             try:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:

@@ -15,8 +15,9 @@ from zoneinfo import ZoneInfo
 from infra.declarations import Schedule
 from local_runtime.environment import ACCOUNT, REGION
 
-MONTHS = {m: i + 1 for i, m in enumerate("JAN FEB MAR APR MAY JUN JUL AUG SEP OCT NOV DEC".split())}
-DAYS = {d: i + 1 for i, d in enumerate("SUN MON TUE WED THU FRI SAT".split())}  # AWS: SUN=1 ... SAT=7
+MONTHS = {m: i + 1 for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN",
+                                          "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))}
+DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}  # AWS: SUN=1 ... SAT=7
 MAX_CATCH_UP = 60  # a clock jump fires at most this many missed occurrences, then skips to the newest
 
 

@@ -6,6 +6,7 @@ MQ clusters, and with ``x-delivery-limit`` for poison messages), each with a dea
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from infra.declarations import Queue, Topic
@@ -41,9 +42,7 @@ def create_topics(bootstrap: str, topics: tuple[Topic, ...]) -> None:
                         topic_configs={"retention.ms": str(t.retention_hours * 3600 * 1000)})
                for t in topics if t.name not in existing]
         if new:
-            try:
+            with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
-            except TopicAlreadyExistsError:
-                pass
     finally:
         admin.close()

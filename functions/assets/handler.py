@@ -7,12 +7,11 @@ from typing import Annotated, Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel
-
 from mybroker.assets.catalog import InstrumentKind, InstrumentStatus, InstrumentView
 from mybroker.assets.repository import Catalog, MySqlCatalog
 from mybroker.db import engine
 from mybroker.http import NotFound, principal, resolver
+from pydantic import BaseModel
 
 logger = Logger()
 app = resolver("My Broker B3: assets", "/docs/assets")

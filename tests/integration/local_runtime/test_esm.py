@@ -147,7 +147,7 @@ def test_rabbitmq_poison_message_is_dead_lettered_after_the_delivery_limit(local
         attempts = Counter(r["id"] for r in probe.items("received"))
         assert attempts[0] == 3  # the first delivery plus the delivery limit
         conn = pika.BlockingConnection(pika.URLParameters("amqp://guest:guest@127.0.0.1:5672/%2F"))
-        method, props, body = conn.channel().basic_get(dlq, auto_ack=True)
+        _method, props, body = conn.channel().basic_get(dlq, auto_ack=True)
         conn.close()
         assert json.loads(body) == {"id": 0, "poison": True}
         assert props.headers["x-death"][0]["reason"] == "delivery_limit"
@@ -171,7 +171,7 @@ def crash(proc: subprocess.Popen[bytes], run_id: str) -> None:
 
 def test_rabbitmq_nothing_lost_or_acknowledged_twice_across_a_runtime_crash(local_state: dict[str, str],
                                                                             run_id: str) -> None:
-    options = {"rmq_batch": 5, "rmq_window_s": 0.1, "sleep_s": 0.25}
+    options: dict[str, Any] = {"rmq_batch": 5, "rmq_window_s": 0.1, "sleep_s": 0.25}
     system = probe_system(run_id, **options)
     declare(system)
     publish(system, [{"id": i} for i in range(60)])
@@ -275,7 +275,7 @@ def test_kafka_poison_record_goes_to_the_on_failure_topic_after_bounded_retries(
 
 
 def test_kafka_nothing_lost_across_a_runtime_crash(local_state: dict[str, str], run_id: str) -> None:
-    options = {"kafka_batch": 5, "sleep_s": 0.25}
+    options: dict[str, Any] = {"kafka_batch": 5, "sleep_s": 0.25}
     system = probe_system(run_id, **options)
     declare(system)
     produce(system, [{"id": i} for i in range(60)])

@@ -49,8 +49,13 @@ def test_scheduler_fires_on_the_driven_clock_with_the_scheduled_event_payload() 
     clock = Clock()
     clock.set(datetime(2026, 11, 25, 12, 58, 30, tzinfo=UTC))  # 09:58:30 in Sao Paulo
     calls: list[tuple[str, dict[str, object]]] = []
+
+    def invoke(function: str, event: dict[str, object]) -> bool:
+        calls.append((function, event))
+        return True
+
     sched = Scheduler((Schedule("open", "cron(0 10 ? * MON-FRI *)", "fn", timezone="America/Sao_Paulo"),),
-                      clock, lambda f, e: calls.append((f, e)) is None)
+                      clock, invoke)
     assert sched.tick() == 0
     clock.advance(timedelta(minutes=2))
     assert sched.tick() == 1
@@ -63,9 +68,13 @@ def test_scheduler_fires_on_the_driven_clock_with_the_scheduled_event_payload() 
 
 def test_failed_scheduled_invocations_are_retried_twice() -> None:
     clock = Clock()
-    attempts: list[int] = []
-    sched = Scheduler((Schedule("s", "rate(1 minute)", "fn"),), clock,
-                      lambda f, e: attempts.append(1) is not None, retry_delays_s=(0, 0))
+    attempts: list[str] = []
+
+    def failing(function: str, event: dict[str, object]) -> bool:
+        attempts.append(function)
+        return False
+
+    sched = Scheduler((Schedule("s", "rate(1 minute)", "fn"),), clock, failing, retry_delays_s=(0, 0))
     clock.advance(timedelta(seconds=61))
     sched.tick()
     assert len(attempts) == 3

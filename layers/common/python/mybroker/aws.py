@@ -16,4 +16,4 @@ import boto3
 @cache
 def client(service: str) -> Any:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
-    return boto3.session.Session().client(service, region_name=region)  # type: ignore[call-overload]
+    return boto3.session.Session().client(service, region_name=region)

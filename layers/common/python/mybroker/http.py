@@ -50,11 +50,11 @@ def resolver(title: str, docs_path: str) -> APIGatewayHttpResolver:
                        security_schemes={"cognito": HTTPBearer(bearerFormat="JWT")},
                        security=[{"cognito": []}])
 
-    @app.exception_handler(DomainError)
+    @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:
         return error_response(exc.status, exc.code, exc.message)
 
-    @app.exception_handler(RequestValidationError)
+    @app.exception_handler(RequestValidationError)  # type: ignore[untyped-decorator]
     def _invalid(exc: RequestValidationError) -> Response[str]:
         errors = [{"field": _field(e.get("loc", ())), "reason": e.get("msg", "invalid")} for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "reason": "invalid request"}
