@@ -1,0 +1,431 @@
+"""Compute and API: one Lambda per declared function, the HTTP API routes (Cognito JWT where declared),
+the EventBridge Scheduler schedules and the Amazon MQ / Kafka event source mappings, all looped over
+``SYSTEM`` so that a new declaration needs no change here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jsii
+from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
+from aws_cdk import aws_apigatewayv2_integrations as integrations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from constructs import Construct
+
+from infra.auth import Auth
+from infra.data import Data
+from infra.declarations import Function, KafkaSource, RabbitMqSource, System
+from infra.engine_host import HostEndpoints
+from infra.messaging import KAFKA_CA_PARAMETER, KAFKA_SCRAM_PARAMETER, Messaging
+from infra.nag import acknowledge
+from infra.network import Network
+
+LAMBDA_PYTHON = "python3.12"
+"""The Lambda runtime of every function; ``scripts/build_layers.py`` builds the dependencies for it."""
+LAMBDA_RUNTIME = lambda_.Runtime.PYTHON_3_12
+assert LAMBDA_RUNTIME.name == LAMBDA_PYTHON
+LAMBDA_ARCHITECTURE = lambda_.Architecture.ARM_64
+LOG_RETENTION = logs.RetentionDays.ONE_MONTH
+METRICS_NAMESPACE = "MyBrokerB3"
+FUNCTION_PREFIX = "mybroker-"
+PRIVATE_RESOURCES = frozenset({"mysql", "redis", "rabbitmq", "kafka"})
+REPO_ROOT = Path(__file__).resolve().parent.parent
+_CODE_EXCLUDE = ["**/__pycache__", "*.pyc", "tests", ".pytest_cache", ".mypy_cache"]
+_ESM_DEFAULT_WINDOW_S = 0.5  # what Lambda applies to Amazon MQ and Kafka mappings when none is given
+
+
+def function_name(name: str) -> str:
+    """The deployed Lambda name of a declared function."""
+    return f"{FUNCTION_PREFIX}{name}"
+
+
+def construct_id(name: str) -> str:
+    return "".join(part.capitalize() for part in re.split(r"[^A-Za-z0-9]+", name) if part)
+
+
+def batching_window_seconds(window_s: float) -> int | None:
+    """CloudFormation takes whole seconds; the declared 0.5 s is Lambda's default, so it is left unset."""
+    if window_s == _ESM_DEFAULT_WINDOW_S:
+        return None
+    if not float(window_s).is_integer():
+        raise ValueError(f"batching window {window_s}s is neither 0.5 s (the default) nor whole seconds")
+    return int(window_s)
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class _AccessLogs:
+    """HTTP API access logs in the default (Common Log) format."""
+
+    def __init__(self, destination: apigwv2.IAccessLogDestination) -> None:
+        self._destination = destination
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """Where each shared resource is, as the functions' environment names them."""
+
+    data: Data
+    messaging: Messaging
+    auth: Auth
+    host: HostEndpoints
+
+
+def function_environment(fn: Function, wiring: Wiring) -> dict[str, str]:
+    """The environment variables the application's settings read, for ``fn.uses`` / ``fn.database``."""
+    env: dict[str, str] = {
+        "MYBROKER_STAGE": "aws",
+        "POWERTOOLS_SERVICE_NAME": fn.name,
+        "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+    }
+    uses = set(fn.uses)
+    if "mysql" in uses or fn.database is not None:
+        env["MYSQL_HOST"] = wiring.data.host
+        env["MYSQL_PORT"] = str(wiring.data.port)
+        env["MYSQL_SECRET_ARN"] = wiring.data.secret.secret_arn
+        if fn.database is not None:
+            env["MYSQL_DATABASE"] = fn.database
+    if "redis" in uses:
+        env["REDIS_URL"] = wiring.host.redis_url
+    if "rabbitmq" in uses:
+        env["RABBITMQ_HOST"] = wiring.messaging.broker_host
+        env["RABBITMQ_PORT"] = str(wiring.messaging.broker_port)
+        env["RABBITMQ_SECRET_ARN"] = wiring.messaging.broker_secret.secret_arn
+    if "kafka" in uses:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = wiring.host.kafka_bootstrap_servers
+        env["KAFKA_SECURITY_PROTOCOL"] = "SASL_SSL"
+        # the broker's certificate is signed by the host's private CA: clients need it to verify TLS
+        kafka_secret, ca_secret = wiring.messaging.kafka_secret, wiring.messaging.kafka_ca_secret
+        if kafka_secret is not None and ca_secret is not None:
+            env["KAFKA_SASL_SECRET_ARN"] = kafka_secret.secret_arn
+            env["KAFKA_CA_SECRET_ARN"] = ca_secret.secret_arn
+        else:  # no Kafka event source mapping: the credentials are free SSM parameters
+            env["KAFKA_SASL_PARAMETER"] = KAFKA_SCRAM_PARAMETER
+            env["KAFKA_CA_PARAMETER"] = KAFKA_CA_PARAMETER
+    if "mongodb" in uses:
+        env["MONGODB_URI_PARAMETER"] = wiring.data.mongodb_uri_parameter
+    if "cognito" in uses:
+        env["COGNITO_USER_POOL_ID"] = wiring.auth.user_pool.user_pool_id
+        env["COGNITO_CLIENT_ID"] = wiring.auth.client.user_pool_client_id
+    env.update(dict(fn.environment))
+    return env
+
+
+def _grant(fn: Function, handle: lambda_.Function, wiring: Wiring) -> None:
+    """Least privilege: read only the secrets/parameters of the resources the declaration names."""
+    uses = set(fn.uses)
+    if "mysql" in uses or fn.database is not None:
+        wiring.data.secret.grant_read(handle)
+    if "rabbitmq" in uses:
+        wiring.messaging.broker_secret.grant_read(handle)
+    if "kafka" in uses:
+        kafka_secret, ca_secret = wiring.messaging.kafka_secret, wiring.messaging.kafka_ca_secret
+        if kafka_secret is not None and ca_secret is not None:
+            kafka_secret.grant_read(handle)
+            ca_secret.grant_read(handle)
+        else:
+            handle.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["ssm:GetParameter"],
+                    resources=[
+                        wiring.messaging.kafka_scram_parameter_arn,
+                        wiring.messaging.kafka_ca_parameter_arn,
+                    ],
+                )
+            )
+    if "mongodb" in uses:
+        # SecureString under the AWS-managed aws/ssm key: its key policy already allows use through SSM.
+        handle.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["ssm:GetParameter"], resources=[wiring.data.mongodb_uri_parameter_arn]
+            )
+        )
+
+
+class Compute(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id_: str,
+        *,
+        system: System,
+        network: Network,
+        wiring: Wiring,
+        deps_layer_dir: Path,
+        reserve_concurrency: bool = True,
+    ) -> None:
+        super().__init__(scope, construct_id_)
+        self.system = system
+        common = lambda_.LayerVersion(
+            self,
+            "CommonLayer",
+            layer_version_name="mybroker-common",
+            code=lambda_.Code.from_asset(str(REPO_ROOT / "layers" / "common"), exclude=_CODE_EXCLUDE),
+            compatible_runtimes=[LAMBDA_RUNTIME],
+            compatible_architectures=[LAMBDA_ARCHITECTURE],
+            description="mybroker shared code (domain, contracts, adapters)",
+        )
+        if not (deps_layer_dir / "python").is_dir():
+            raise FileNotFoundError(f"{deps_layer_dir}/python is missing: run scripts/build_layers.py first")
+        deps = lambda_.LayerVersion(
+            self,
+            "DepsLayer",
+            layer_version_name="mybroker-deps",
+            code=lambda_.Code.from_asset(str(deps_layer_dir)),
+            compatible_runtimes=[LAMBDA_RUNTIME],
+            compatible_architectures=[LAMBDA_ARCHITECTURE],
+            description="third-party dependencies, arm64 wheels",
+        )
+
+        self.functions: dict[str, lambda_.Function] = {}
+        for fn in system.functions:
+            self.functions[fn.name] = self._function(fn, network, wiring, [common, deps], reserve_concurrency)
+        acknowledge(
+            self,
+            {
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaBasicExecutionRole]": "The AWS-maintained minimum for writing the function's logs.",
+                "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                "AWSLambdaVPCAccessExecutionRole]": "The AWS-maintained minimum for a function in a VPC "
+                "(its network interfaces).",
+                "AwsSolutions-L1": f"Pinned to {LAMBDA_PYTHON}: the dependencies layer is built for it "
+                "(scripts/build_layers.py) and the local runtime emulates it; upgrade both together.",
+            },
+        )
+
+        self.api = self._api(system, wiring.auth)
+        self._schedules(system)
+        for mq_source in system.rabbitmq_sources:
+            self._rabbitmq_source(mq_source, wiring.messaging)
+        for kafka_source in system.kafka_sources:
+            self._kafka_source(kafka_source, network, wiring)
+
+    # --- functions -------------------------------------------------------------------------------
+
+    def _function(
+        self,
+        fn: Function,
+        network: Network,
+        wiring: Wiring,
+        layers: list[lambda_.ILayerVersion],
+        reserve_concurrency: bool,
+    ) -> lambda_.Function:
+        cid = construct_id(fn.name)
+        outside = PRIVATE_RESOURCES & set(fn.uses)
+        if not fn.in_vpc and outside:
+            raise ValueError(f"function {fn.name} is outside the VPC but uses private {sorted(outside)}")
+        if fn.database is not None and "mysql" not in fn.uses:
+            raise ValueError(f"function {fn.name} owns database {fn.database} but does not use mysql")
+        log_group = logs.LogGroup(
+            self,
+            f"{cid}Logs",
+            log_group_name=f"/aws/lambda/{function_name(fn.name)}",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        vpc_args: dict[str, object] = {}
+        if fn.in_vpc:
+            vpc_args = {
+                "vpc": network.vpc,
+                "vpc_subnets": network.private_subnets,
+                "security_groups": [network.functions_sg],
+            }
+        handle = lambda_.Function(
+            self,
+            cid,
+            function_name=function_name(fn.name),
+            description=f"{fn.name} ({fn.code_dir}/{fn.handler})",
+            runtime=LAMBDA_RUNTIME,
+            architecture=LAMBDA_ARCHITECTURE,
+            code=lambda_.Code.from_asset(str(REPO_ROOT / fn.code_dir), exclude=_CODE_EXCLUDE),
+            handler=fn.handler,
+            memory_size=fn.memory_mb,
+            timeout=Duration.seconds(fn.timeout_s),
+            reserved_concurrent_executions=fn.concurrency if reserve_concurrency else None,
+            layers=layers,
+            environment=function_environment(fn, wiring),
+            log_group=log_group,
+            **vpc_args,  # type: ignore[arg-type]
+        )
+        _grant(fn, handle, wiring)
+        return handle
+
+    # --- HTTP API --------------------------------------------------------------------------------
+
+    def _api(self, system: System, auth: Auth) -> apigwv2.HttpApi:
+        api = apigwv2.HttpApi(self, "HttpApi", api_name="mybroker-b3", create_default_stage=False)
+        access_logs = logs.LogGroup(
+            self,
+            "ApiAccessLogs",
+            log_group_name="/mybroker/http-api/access",
+            retention=LOG_RETENTION,
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.stage = apigwv2.HttpStage(
+            self,
+            "DefaultStage",
+            http_api=api,
+            stage_name="$default",
+            auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=50, burst_limit=100),  # caps a runaway bill
+            access_log_settings=_AccessLogs(apigwv2.LogGroupLogDestination(access_logs)),
+        )
+        authorizer = authorizers.HttpUserPoolAuthorizer(
+            "CognitoAuthorizer", auth.user_pool, user_pool_clients=[auth.client]
+        )
+        integration_of: dict[str, integrations.HttpLambdaIntegration] = {}
+        for route in system.routes:
+            if route.function not in integration_of:
+                integration_of[route.function] = integrations.HttpLambdaIntegration(
+                    f"{construct_id(route.function)}Integration", self.functions[route.function]
+                )
+            created = api.add_routes(
+                path=route.path,
+                methods=[apigwv2.HttpMethod(route.method)],
+                integration=integration_of[route.function],
+                authorizer=authorizer if route.authorized else apigwv2.HttpNoneAuthorizer(),
+            )
+            if not route.authorized:
+                for r in created:
+                    acknowledge(
+                        r,
+                        {
+                            "AwsSolutions-APIG4": "Declared public (authorized=False) in "
+                            "infra/declarations.py: API documentation needs no login."
+                        },
+                    )
+        return api
+
+    # --- schedules -------------------------------------------------------------------------------
+
+    def _schedules(self, system: System) -> None:
+        for schedule in system.schedules:
+            cid = construct_id(schedule.name)
+            target = self.functions[schedule.function]
+            role = iam.Role(
+                self,
+                f"{cid}ScheduleRole",
+                assumed_by=iam.ServicePrincipal(
+                    "scheduler.amazonaws.com",
+                    conditions={"StringEquals": {"aws:SourceAccount": Stack.of(self).account}},
+                ),
+                description=f"EventBridge Scheduler invokes {schedule.function}",
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(actions=["lambda:InvokeFunction"], resources=[target.function_arn])
+            )
+            scheduler.CfnSchedule(
+                self,
+                f"{cid}Schedule",
+                name=f"{FUNCTION_PREFIX}{schedule.name}",
+                schedule_expression=schedule.expression,
+                schedule_expression_timezone=schedule.timezone,
+                flexible_time_window=scheduler.CfnSchedule.FlexibleTimeWindowProperty(mode="OFF"),
+                state="ENABLED" if schedule.enabled else "DISABLED",
+                target=scheduler.CfnSchedule.TargetProperty(
+                    arn=target.function_arn,
+                    role_arn=role.role_arn,
+                    # a missed tick is superseded by the next one: no retries, no dead letters
+                    retry_policy=scheduler.CfnSchedule.RetryPolicyProperty(
+                        maximum_retry_attempts=0, maximum_event_age_in_seconds=60
+                    ),
+                ),
+            )
+
+    # --- event source mappings ---------------------------------------------------------------------
+
+    def _rabbitmq_source(self, source: RabbitMqSource, messaging: Messaging) -> None:
+        queue = self.system.queue(source.queue)
+        handle = self.functions[source.function]
+        messaging.broker_secret.grant_read(handle)
+        handle.add_to_role_policy(
+            iam.PolicyStatement(actions=["mq:DescribeBroker"], resources=[messaging.broker.attr_arn])
+        )
+        handle.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSecurityGroups",
+                    "ec2:DescribeSubnets",
+                    "ec2:DescribeVpcs",
+                ],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            handle,
+            {
+                "AwsSolutions-IAM5[Resource::*]": "The Amazon MQ event source mapping creates its network "
+                "interfaces in the broker's VPC; these EC2 actions support no resource-level permissions.",
+            },
+        )
+        window = batching_window_seconds(source.batching_window_s)
+        mapping = lambda_.CfnEventSourceMapping(
+            self,
+            f"{construct_id(source.name)}Mapping",
+            function_name=handle.function_name,
+            event_source_arn=messaging.broker.attr_arn,
+            queues=[queue.name],
+            batch_size=source.batch_size,
+            maximum_batching_window_in_seconds=window,
+            enabled=True,
+            source_access_configurations=[
+                lambda_.CfnEventSourceMapping.SourceAccessConfigurationProperty(
+                    type="BASIC_AUTH", uri=messaging.broker_secret.secret_arn
+                ),
+                lambda_.CfnEventSourceMapping.SourceAccessConfigurationProperty(
+                    type="VIRTUAL_HOST", uri=queue.vhost
+                ),
+            ],
+        )
+        # the role's policy must exist before Lambda validates the mapping
+        if handle.role is not None:
+            mapping.node.add_dependency(handle.role)
+
+    def _kafka_source(self, source: KafkaSource, network: Network, wiring: Wiring) -> None:
+        handle = self.functions[source.function]
+        window = batching_window_seconds(source.batching_window_s)
+        assert wiring.messaging.kafka_secret is not None  # created whenever a Kafka source is declared
+        handle.add_event_source(
+            sources.SelfManagedKafkaEventSource(
+                bootstrap_servers=[wiring.host.kafka_bootstrap_servers],
+                topic=source.topic,
+                consumer_group_id=source.consumer_group_id,
+                authentication_method=sources.AuthenticationMethod.SASL_SCRAM_512_AUTH,
+                secret=wiring.messaging.kafka_secret,
+                root_ca_certificate=wiring.messaging.kafka_ca_secret,
+                starting_position=lambda_.StartingPosition(source.starting_position),
+                batch_size=source.batch_size,
+                max_batching_window=None if window is None else Duration.seconds(window),
+                retry_attempts=source.maximum_retry_attempts,
+                report_batch_item_failures=True,
+                on_failure=None
+                if source.on_failure_topic is None
+                else sources.KafkaDlq(source.on_failure_topic),
+                # retries, partial batch responses and a Kafka on-failure topic need provisioned pollers
+                provisioned_poller_config=sources.ProvisionedPollerConfig(
+                    minimum_pollers=1, maximum_pollers=1
+                ),
+                vpc=network.vpc,
+                vpc_subnets=network.private_subnets,
+                security_group=network.functions_sg,
+            )
+        )

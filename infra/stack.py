@@ -1,0 +1,98 @@
+"""The whole system as one CloudFormation stack, composed of one construct per concern."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from infra.auth import Auth
+from infra.compute import Compute, Wiring
+from infra.data import DEFAULT_MONGODB_URI_PARAMETER, Data
+from infra.declarations import SYSTEM, Service, System
+from infra.engine_host import EngineHost
+from infra.messaging import Messaging
+from infra.network import Network
+from infra.observability import Observability
+
+STACK_NAME = "MyBrokerB3"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DEPS_LAYER = REPO_ROOT / "layers" / "deps"
+ENGINE_JOURNAL_DIR = "/var/lib/mybroker/journal"
+
+
+def service_environment(service: Service, messaging: Messaging, region: str) -> dict[str, str]:
+    """A long-running service on the host: Kafka and Redis are local, RabbitMQ is Amazon MQ."""
+    env = {"MYBROKER_STAGE": "aws", "AWS_REGION": region, "ENGINE_JOURNAL_DIR": ENGINE_JOURNAL_DIR}
+    uses = set(service.uses)
+    if "rabbitmq" in uses:
+        env["RABBITMQ_HOST"] = messaging.broker_host
+        env["RABBITMQ_PORT"] = str(messaging.broker_port)
+        env["RABBITMQ_SECRET_ARN"] = messaging.broker_secret.secret_arn
+    if "kafka" in uses:
+        env["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9092"
+        env["KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
+    if "redis" in uses:
+        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+    env.update(dict(service.environment))
+    return env
+
+
+class MyBrokerStack(Stack):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str = STACK_NAME,
+        *,
+        system: System = SYSTEM,
+        deps_layer_dir: Path = DEFAULT_DEPS_LAYER,
+        mongodb_uri_parameter: str = DEFAULT_MONGODB_URI_PARAMETER,
+        reserve_concurrency: bool = True,
+        monthly_budget_usd: float = 60.0,
+        alarm_email: str | None = None,
+        **kwargs: object,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        system.validate()
+        self.system = system
+        self.network = Network(self, "Network")
+        self.auth = Auth(self, "Auth")
+        self.data = Data(self, "Data", network=self.network, mongodb_uri_parameter=mongodb_uri_parameter)
+        self.messaging = Messaging(self, "Messaging", network=self.network, system=system)
+        self.host = EngineHost(
+            self,
+            "EngineHost",
+            network=self.network,
+            messaging=self.messaging,
+            system=system,
+            service_environment={
+                s.name: service_environment(s, self.messaging, self.region) for s in system.services
+            },
+        )
+        self.network.route_through(self.host.instance)
+        self.data.secret.grant_read(self.host.role)  # migrations run from the host
+        self.compute = Compute(
+            self,
+            "Compute",
+            system=system,
+            network=self.network,
+            wiring=Wiring(data=self.data, messaging=self.messaging, auth=self.auth, host=self.host.endpoints),
+            deps_layer_dir=deps_layer_dir,
+            reserve_concurrency=reserve_concurrency,
+        )
+        self.observability = Observability(
+            self,
+            "Observability",
+            system=system,
+            functions=self.compute.functions,
+            broker_name=self.messaging.broker.broker_name,
+            monthly_budget_usd=monthly_budget_usd,
+            alarm_email=alarm_email,
+        )
+        CfnOutput(self, "ApiUrl", value=self.compute.stage.url, description="HTTP API base URL")
+        CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
+        CfnOutput(self, "UserPoolClientId", value=self.auth.client.user_pool_client_id)
+        CfnOutput(
+            self, "EngineHostId", value=self.host.instance.instance_id, description="aws ssm start-session"
+        )
