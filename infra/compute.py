@@ -210,6 +210,9 @@ class Compute(Construct):
         )
 
         self.api = self._api(system, wiring.auth)
+        for fn in system.functions:
+            if "api" in fn.uses:  # the API's own URL: set after the API exists, which needs the functions
+                self.functions[fn.name].add_environment("API_URL", self.api.api_endpoint)
         self._schedules(system)
         for mq_source in system.rabbitmq_sources:
             self._rabbitmq_source(mq_source, wiring.messaging)

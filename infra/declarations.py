@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Resource = Literal["mysql", "redis", "rabbitmq", "kafka", "mongodb", "cognito"]
+Resource = Literal["mysql", "redis", "rabbitmq", "kafka", "mongodb", "cognito", "api"]  # api: API_URL, the HTTP API
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
 
 
@@ -182,6 +182,59 @@ SYSTEM = System(
             uses=("mysql", "kafka", "cognito"),
         ),
         Function(
+            name="orders-api",
+            code_dir="functions/orders",
+            handler="handler.handler",
+            database="orders",
+            concurrency=4,
+            # the balance check is a synchronous call to the wallet's own route, with the caller's token
+            uses=("mysql", "redis", "rabbitmq", "kafka", "cognito", "api"),
+        ),
+        Function(
+            name="orders-execution-reports",
+            code_dir="functions/orders",
+            handler="execution_reports.handler",
+            database="orders",
+            timeout_s=30,
+            concurrency=1,
+            uses=("mysql", "kafka"),
+        ),
+        Function(
+            name="orders-outbox-sweeper",
+            code_dir="functions/orders",
+            handler="outbox_sweeper.handler",
+            database="orders",
+            timeout_s=60,
+            concurrency=1,
+            uses=("mysql", "rabbitmq", "kafka"),
+        ),
+        Function(
+            name="wallet-api",
+            code_dir="functions/wallet",
+            handler="handler.handler",
+            database="wallet",
+            concurrency=4,
+            uses=("mysql", "redis", "cognito"),
+        ),
+        Function(
+            name="wallet-order-events",
+            code_dir="functions/wallet",
+            handler="order_events.handler",
+            database="wallet",
+            timeout_s=30,
+            concurrency=1,
+            uses=("mysql",),
+        ),
+        Function(
+            name="wallet-settlement",
+            code_dir="functions/wallet",
+            handler="settlement.handler",
+            database="wallet",
+            timeout_s=120,
+            concurrency=1,
+            uses=("mysql",),
+        ),
+        Function(
             name="market-data-api",
             code_dir="functions/market_data",
             handler="handler.handler",
@@ -198,7 +251,23 @@ SYSTEM = System(
     ),
     routes=(
         Route("GET", "/assets", "assets-api"),
+        Route("POST", "/assets", "assets-api"),
         Route("GET", "/assets/{ticker}", "assets-api"),
+        Route("PATCH", "/assets/{ticker}", "assets-api"),
+        Route("POST", "/orders", "orders-api"),
+        Route("GET", "/orders", "orders-api"),
+        Route("GET", "/orders/{orderId}", "orders-api"),
+        Route("PATCH", "/orders/{orderId}", "orders-api"),
+        Route("DELETE", "/orders/{orderId}", "orders-api"),
+        Route("GET", "/docs/orders", "orders-api", authorized=False),
+        Route("GET", "/wallet", "wallet-api"),
+        Route("POST", "/wallet/deposits", "wallet-api"),
+        Route("POST", "/wallet/withdrawals", "wallet-api"),
+        Route("GET", "/wallet/positions", "wallet-api"),
+        Route("GET", "/wallet/statement", "wallet-api"),
+        Route("POST", "/wallet/reservations", "wallet-api"),
+        Route("DELETE", "/wallet/reservations/{orderId}", "wallet-api"),
+        Route("GET", "/docs/wallet", "wallet-api", authorized=False),
         Route("GET", "/market/status", "market-data-api"),
         Route("GET", "/quotes", "market-data-api"),
         Route("GET", "/quotes/{ticker}", "market-data-api"),
@@ -209,6 +278,10 @@ SYSTEM = System(
     schedules=(
         # every minute of the B3 session, Monday to Friday, in Brasília time
         Schedule("quote-ingestion", "cron(* 10-18 ? * MON-FRI *)", "market-data-ingest", timezone=SAO_PAULO),
+        # whatever an order left in the outbox (a crash between commit and publish) is sent again
+        Schedule("orders-outbox-sweep", "rate(1 minute)", "orders-outbox-sweeper"),
+        # T+2 settlement, before the market opens, on business days
+        Schedule("wallet-settlement", "cron(0 8 ? * MON-FRI *)", "wallet-settlement", timezone=SAO_PAULO),
     ),
     queues=(
         Queue("engine.orders", exchange="engine.input", routing_keys=("order.#",)),
@@ -221,6 +294,14 @@ SYSTEM = System(
         Topic("trades", partitions=6, key="ticker"),
         Topic("market-data", partitions=6, key="ticker"),
         Topic("esm-failures", partitions=3, key="source record key"),
+    ),
+    rabbitmq_sources=(
+        RabbitMqSource("execution-reports", "orders-execution-reports", "broker.execution-reports",
+                       batch_size=100, batching_window_s=0.5),
+    ),
+    kafka_sources=(
+        KafkaSource("wallet-order-events", "wallet-order-events", "orders", batch_size=100,
+                    batching_window_s=0.5, maximum_retry_attempts=5, on_failure_topic="esm-failures"),
     ),
     services=(
         Service(

@@ -34,6 +34,8 @@ def resource_environment(uses: tuple[str, ...], database: str | None, state: Map
         env["KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
     if "mongodb" in uses:
         env["MONGODB_URI"] = state.get("mongodb_uri", f"mongodb://127.0.0.1:{svc.FERRETDB_PORT}/")
+    if "api" in uses:
+        env["API_URL"] = state.get("api_url", "")
     if "cognito" in uses:
         env["COGNITO_USER_POOL_ID"] = state.get("user_pool_id", "")
         env["COGNITO_CLIENT_ID"] = state.get("client_id", "")

@@ -22,7 +22,7 @@ from local_runtime import services as svc
 from local_runtime.environment import function_environment, service_environment
 from local_runtime.esm import KafkaPoller, RabbitMqPoller
 from local_runtime.http_api import HttpApi, HttpResponse, JwtAuthorizer, json_response
-from local_runtime.lambdas import RUNTIME_ID_VARIABLE, LambdaService
+from local_runtime.lambdas import RUNTIME_ID_VARIABLE, LambdaService, free_port
 from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT, RUN
 from local_runtime.schedules import Clock, Scheduler
 
@@ -98,7 +98,9 @@ class LocalRuntime:
         self.system = system
         self.state = dict(state)
         self.host = host
-        self.port = port
+        self.port = port or free_port()
+        self.state["api_url"] = f"http://{host}:{self.port}"
+        state = self.state
         self.clock = clock or Clock()
         functions = {f.name: f for f in system.functions}
         self.lambdas = LambdaService(functions, {n: function_environment(f, state) for n, f in functions.items()},

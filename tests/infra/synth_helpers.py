@@ -80,7 +80,7 @@ def extended_system() -> System:
         ),
         routes=(
             *SYSTEM.routes,
-            Route("POST", "/orders", "orders-consumer"),
+            Route("POST", "/consumer-test", "orders-consumer"),
             Route("GET", "/echo/{proxy+}", "public-echo", authorized=False),
         ),
         schedules=(

@@ -163,11 +163,14 @@ def test_functions_runtime_and_environment(extended: Synth) -> None:
         assert ("MYSQL_DATABASE" in env) == (fn.database is not None)
 
 
-def test_kafka_credentials_are_ssm_parameters_without_kafka_mappings(synth: Synth) -> None:
-    assert not synth.system.kafka_sources
+def test_kafka_credentials_are_secrets_only_when_a_kafka_mapping_needs_them(synth: Synth) -> None:
     for res in synth.resources("AWS::Lambda::Function").values():
         env = res["Properties"]["Environment"]["Variables"]
-        if "KAFKA_BOOTSTRAP_SERVERS" in env:
+        if "KAFKA_BOOTSTRAP_SERVERS" not in env:
+            continue
+        if synth.system.kafka_sources:  # the mapping's SASL auth must be a Secrets Manager secret
+            assert "KAFKA_SASL_SECRET_ARN" in env and "KAFKA_SASL_PARAMETER" not in env
+        else:  # otherwise a free SSM parameter is enough
             assert env["KAFKA_SASL_PARAMETER"] == "/mybroker/kafka-scram"
             assert "KAFKA_SASL_SECRET_ARN" not in env
 

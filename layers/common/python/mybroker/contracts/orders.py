@@ -1,0 +1,80 @@
+"""Order events on the Kafka ``orders`` topic (key: the account id, so one account's events stay in order).
+Version 1. Produced by the orders service; consumed by the wallet (reservations → settlement) and anyone
+else. ``event_id`` is deterministic (``<order_id>:<n>``, n = the order's own event sequence), so a consumer
+dedupes redeliveries by it. Prices are integer cents, quantities shares.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from mybroker.contracts.engine import OrderType, Side, TimeInForce
+
+SCHEMA_VERSION = 1
+TOPIC = "orders"
+
+
+class OrderStatus(StrEnum):
+    PENDING_NEW = "PENDING_NEW"  # stored and reserved, not yet acknowledged by the exchange
+    NEW = "NEW"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    FILLED = "FILLED"
+    CANCELED = "CANCELED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+
+
+TERMINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+
+
+class OrderEventType(StrEnum):
+    PLACED = "order.placed"
+    ACCEPTED = "order.accepted"
+    FILLED = "order.filled"  # one fill (partial or final): see ``fill``
+    REPLACED = "order.replaced"
+    CANCELED = "order.canceled"
+    REJECTED = "order.rejected"
+    EXPIRED = "order.expired"
+
+
+class Fill(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    exec_id: int
+    trade_id: int
+    quantity: int
+    price_cents: int
+    fees_cents: int  # B3 trading + settlement fees charged to this account for this fill
+
+
+class OrderEvent(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+    schema_version: Literal[1] = SCHEMA_VERSION
+    event_id: str
+    event_type: OrderEventType
+    order_id: str
+    account_id: str
+    instrument: str  # the ticker traded (PETR4 or the fractional PETR4F)
+    side: Side
+    order_type: OrderType
+    time_in_force: TimeInForce
+    quantity: int
+    price_cents: int  # the limit, or the protection price of a market order
+    status: OrderStatus
+    cum_quantity: int
+    leaves_quantity: int
+    avg_price_cents: int
+    fill: Fill | None = None
+    reason: str = ""
+    trade_date: str  # YYYY-MM-DD in America/Sao_Paulo: settlement is trade date + 2 business days
+    occurred_at: datetime
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+def parse_order_event(raw: bytes | str) -> OrderEvent:
+    return OrderEvent.model_validate_json(raw)
