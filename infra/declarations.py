@@ -266,6 +266,7 @@ SYSTEM = System(
         Route("GET", "/wallet/positions", "wallet-api"),
         Route("GET", "/wallet/statement", "wallet-api"),
         Route("POST", "/wallet/reservations", "wallet-api"),
+        Route("PUT", "/wallet/reservations/{orderId}", "wallet-api"),
         Route("DELETE", "/wallet/reservations/{orderId}", "wallet-api"),
         Route("GET", "/docs/wallet", "wallet-api", authorized=False),
         Route("GET", "/market/status", "market-data-api"),
