@@ -1,0 +1,289 @@
+"""The engine facade: several order books, one session calendar, one input at a time.
+
+``Engine.process(input) -> list[output]`` is deterministic: the same inputs (clock ticks
+included; the engine never reads the wall clock) give the same outputs, byte for byte once
+encoded with :mod:`engine_service.core.codec`. ``snapshot()``/``Engine.restore()`` save and load
+the whole state as bytes; restoring and replaying the journal gives the uninterrupted state.
+"""
+
+from __future__ import annotations
+
+import pickle
+from collections.abc import Iterable
+from datetime import date
+from typing import Any, NamedTuple
+
+from engine_service.core.book import IN_BOOK, IN_PENDING, IdSource, Order, OrderBook, PriceLevel
+from engine_service.core.records import (
+    CancelOrder,
+    ClockTick,
+    ExecType,
+    ExecutionReport,
+    Halt,
+    NewOrder,
+    Output,
+    Phase,
+    Reason,
+    ReplaceOrder,
+    Resume,
+    SetReferencePrice,
+)
+from engine_service.core.schedule import SessionCalendar, date_int, local_date
+
+SNAPSHOT_VERSION = 1
+_tnew = tuple.__new__
+
+
+class InstrumentConfig(NamedTuple):
+    """One listed instrument. With ``fractional`` the engine also opens ``<symbol>F``
+    (lot 1, 1 to lot-1 shares, its own book). Tunnels are in basis points of the reference
+    price (defaults unconfirmed, see docs/engine.md)."""
+
+    symbol: str
+    reference_price: int = 0
+    lot: int = 100
+    tick: int = 1
+    rejection_tunnel_bps: int = 1000
+    auction_tunnel_bps: int = 500
+    volatility_auction_ns: int = 300_000_000_000
+    fractional: bool = True
+
+
+class Engine:
+    def __init__(
+        self, instruments: Iterable[InstrumentConfig], calendar: SessionCalendar | None = None
+    ) -> None:
+        self.instruments = tuple(instruments)
+        self.calendar = calendar if calendar is not None else SessionCalendar()
+        self.ids = IdSource()
+        self.books: dict[str, OrderBook] = {}
+        self.fractional_of: dict[str, str] = {}
+        for cfg in self.instruments:
+            self.books[cfg.symbol] = OrderBook(
+                cfg.symbol, self.ids, cfg.lot, 0, cfg.tick, cfg.reference_price,
+                cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
+            )
+            if cfg.fractional and cfg.lot > 1:
+                fsym = cfg.symbol + "F"
+                self.books[fsym] = OrderBook(
+                    fsym, self.ids, 1, cfg.lot - 1, cfg.tick, cfg.reference_price,
+                    cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
+                )
+                self.fractional_of[cfg.symbol] = fsym
+        self.now = 0
+        self.seq = 0  # sequence of rejects for unknown instruments
+        self.next_boundary_ns = 0  # 0 = no clock tick yet
+        self.next_boundary_phase = Phase.CLOSED
+
+    # ------------------------------------------------------------ dispatch
+
+    def process(self, msg: Any) -> list[Output]:
+        """Apply one input and return its outputs in sequence order. Never raises."""
+        try:
+            t = type(msg)
+            if t is NewOrder:
+                book = self.books.get(msg[0])
+                if book is None:
+                    return [self._reject_unknown(msg[0], 0, msg[1], Reason.UNKNOWN_INSTRUMENT)]
+                out = book.out = []
+                book.new_order(msg)
+                book.flush()
+                return out
+            if t is CancelOrder:
+                book = self.books.get(msg[0])
+                if book is None:
+                    return [self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT)]
+                out = book.out = []
+                book.cancel(msg)
+                book.flush()
+                return out
+            if t is ReplaceOrder:
+                book = self.books.get(msg[0])
+                if book is None:
+                    return [self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT)]
+                out = book.out = []
+                book.replace(msg)
+                book.flush()
+                return out
+            if t is ClockTick:
+                return self._tick(msg.now_ns)
+            if t is SetReferencePrice:
+                return self._for_instrument(msg.instrument, "reference", msg.price)
+            if t is Halt:
+                return self._for_instrument(msg.instrument, "halt", 0)
+            if t is Resume:
+                return self._for_instrument(msg.instrument, "resume", 0)
+            return [self._reject_unknown("", 0, "", Reason.INVALID_ORDER)]
+        except Exception:  # the engine never raises on input
+            return [self._reject_unknown(str(getattr(msg, "instrument", "")), 0, "", Reason.INVALID_ORDER)]
+
+    def process_many(self, msgs: Iterable[Any]) -> list[Output]:
+        result: list[Output] = []
+        for msg in msgs:
+            result.extend(self.process(msg))
+        return result
+
+    def _reject_unknown(self, instrument: str, order_id: int, client_order_id: str, reason: str) -> Output:
+        self.seq += 1
+        return _tnew(
+            ExecutionReport,
+            ("EXEC", self.seq, instrument, self.seq, ExecType.REJECTED, order_id, client_order_id, "", "", "",
+             "", "", 0, 0, 0, 0, 0, 0, 0, 0, reason, self.now),
+        )
+
+    def _for_instrument(self, symbol: str, action: str, price: int) -> list[Output]:
+        book = self.books.get(symbol)
+        if book is None:
+            return [self._reject_unknown(symbol, 0, "", Reason.UNKNOWN_INSTRUMENT)]
+        if action == "reference" and (type(price) is not int or price <= 0 or price % book.tick):
+            return [self._reject_unknown(symbol, 0, "", Reason.INVALID_PRICE)]
+        out: list[Any] = []
+        targets = [book]
+        fsym = self.fractional_of.get(symbol)
+        if fsym is not None:
+            targets.append(self.books[fsym])
+        for target in targets:
+            target.out = out
+            if action == "reference":
+                target.set_reference(price)
+            elif action == "halt":
+                target.halt()
+            else:
+                target.resume()
+            target.flush()
+        return out
+
+    # ------------------------------------------------------------ clock
+
+    def _tick(self, now: int) -> list[Output]:
+        out: list[Any] = []
+        if type(now) is not int or now < self.now:
+            return out  # time never goes backwards; a stale tick is ignored
+        books = list(self.books.values())
+        for book in books:
+            book.out = out
+        calendar = self.calendar
+        if not self.next_boundary_ns:
+            self._set_now(books, now)
+            phase = calendar.phase_at(now)
+            for book in books:
+                book.set_scheduled_phase(phase)
+            self.next_boundary_ns, self.next_boundary_phase = calendar.next_boundary(now)
+        else:
+            while True:
+                boundary = self.next_boundary_ns if self.next_boundary_ns <= now else 0
+                ends = [b.auction_end_ns for b in books if b.phase == Phase.VOLATILITY_AUCTION]
+                auction_end = min(ends) if ends else 0
+                if auction_end and auction_end <= now and (not boundary or auction_end <= boundary):
+                    self._set_now(books, auction_end)
+                    for book in books:
+                        if book.phase == Phase.VOLATILITY_AUCTION and book.auction_end_ns == auction_end:
+                            book.end_volatility_auction()
+                    continue
+                if boundary:
+                    self._set_now(books, boundary)
+                    for book in books:
+                        book.set_scheduled_phase(self.next_boundary_phase)
+                    self.next_boundary_ns, self.next_boundary_phase = calendar.next_boundary(boundary)
+                    continue
+                break
+            self._set_now(books, now)
+        for book in books:
+            book.flush()
+        return out
+
+    def _set_now(self, books: list[OrderBook], now: int) -> None:
+        self.now = now
+        trading_date = date_int(local_date(now))
+        for book in books:
+            book.now = now
+            book.trading_date = trading_date
+
+    # ------------------------------------------------------------ queries
+
+    def book(self, symbol: str) -> OrderBook:
+        return self.books[symbol]
+
+    def phase(self, symbol: str) -> str:
+        return self.books[symbol].phase
+
+    # ------------------------------------------------------------ snapshot / restore
+
+    def snapshot(self) -> bytes:
+        """The whole state as bytes (pickle of plain data; the linked lists are saved as
+        queues of order ids)."""
+        state = {
+            "version": SNAPSHOT_VERSION,
+            "instruments": [tuple(cfg) for cfg in self.instruments],
+            "holidays": sorted(self.calendar.holidays),
+            "schedules": self.calendar.schedules,
+            "now": self.now,
+            "seq": self.seq,
+            "ids": self.ids.last,
+            "next_boundary": (self.next_boundary_ns, self.next_boundary_phase),
+            "books": [_book_state(book) for book in self.books.values()],
+        }
+        return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
+
+    @classmethod
+    def restore(cls, data: bytes) -> Engine:
+        state = pickle.loads(data)
+        if state["version"] != SNAPSHOT_VERSION:
+            raise ValueError(f"unsupported snapshot version {state['version']}")
+        engine = cls(
+            [InstrumentConfig(*cfg) for cfg in state["instruments"]],
+            SessionCalendar(state["holidays"], state["schedules"]),
+        )
+        engine.now = state["now"]
+        engine.seq = state["seq"]
+        engine.ids.last = state["ids"]
+        engine.next_boundary_ns, engine.next_boundary_phase = state["next_boundary"]
+        for book_state in state["books"]:
+            _restore_book(engine.books[book_state["symbol"]], book_state)
+        return engine
+
+
+_BOOK_SCALARS = (
+    "symbol", "reference_price", "last_price", "phase", "scheduled_phase", "auction_end_ns", "seq",
+    "trade_seq", "now", "trading_date", "l1", "indicative",
+)
+
+
+def _book_state(book: OrderBook) -> dict[str, Any]:
+    state: dict[str, Any] = {name: getattr(book, name) for name in _BOOK_SCALARS}
+    state["orders"] = [o.state() for o in book.orders.values()]
+    state["bids"] = [[o.order_id for o in book.bids[p].orders()] for p in book.bid_keys]
+    state["asks"] = [[o.order_id for o in book.asks[-k].orders()] for k in book.ask_keys]
+    state["stops"] = [o.order_id for o in book.stops]
+    state["pending"] = [o.order_id for o in book.pending]
+    return state
+
+
+def _restore_book(book: OrderBook, state: dict[str, Any]) -> None:
+    for name in _BOOK_SCALARS:
+        setattr(book, name, state[name])
+    book.set_reference(state["reference_price"])
+    orders = {values[0]: Order.from_state(values) for values in state["orders"]}
+    book.orders = orders
+    for queues, levels, keys, sign in (
+        (state["bids"], book.bids, book.bid_keys, 1),
+        (state["asks"], book.asks, book.ask_keys, -1),
+    ):
+        levels.clear()
+        keys.clear()
+        for queue in queues:
+            first = orders[queue[0]]
+            level = PriceLevel(first.price)
+            for order_id in queue:
+                order = orders[order_id]
+                assert order.where == IN_BOOK
+                level.append(order)
+            levels[first.price] = level
+            keys.append(first.price * sign)
+    book.stops = [orders[i] for i in state["stops"]]
+    book.pending = [orders[i] for i in state["pending"]]
+    assert all(o.where == IN_PENDING for o in book.pending)
+
+
+def trading_date_of(now_ns: int) -> date:
+    return local_date(now_ns)
