@@ -90,6 +90,17 @@ class ServiceProcess:
                 self.process.wait()
 
 
+def _shared_clock_store() -> Any:
+    import redis
+
+    client = redis.Redis(host="127.0.0.1", port=svc.REDIS_PORT, socket_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError:
+        return None
+    return client
+
+
 class LocalRuntime:
     def __init__(self, system: System, state: Mapping[str, str], *, host: str = "127.0.0.1", port: int = 3000,
                  clock: Clock | None = None, run_services: bool = True, runtime_id: str = "main") -> None:
@@ -101,7 +112,8 @@ class LocalRuntime:
         self.port = port or free_port()
         self.state["api_url"] = f"http://{host}:{self.port}"
         state = self.state
-        self.clock = clock or Clock()
+        # the main runtime shares its clock with the functions and the engine; test runtimes keep their own
+        self.clock = clock or Clock(_shared_clock_store() if runtime_id == "main" else None)
         functions = {f.name: f for f in system.functions}
         self.lambdas = LambdaService(functions, {n: function_environment(f, state) for n, f in functions.items()},
                                      runtime_id)
@@ -194,6 +206,8 @@ class LocalRuntime:
             return json_response(200, self.health(), rid)
         if path == "/_local/clock":
             if method == "POST":
+                if payload.get("reset"):
+                    self.clock.reset()
                 if "set" in payload:
                     self.clock.set(datetime.fromisoformat(payload["set"]))
                 if "advance_s" in payload:

@@ -8,11 +8,13 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from infra.declarations import Schedule
+from mybroker.clock import load_offset, store_offset
 from local_runtime.environment import ACCOUNT, REGION
 
 MONTHS = {m: i + 1 for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN",
@@ -140,11 +142,19 @@ class Expression:
 
 class Clock:
     """Wall time, or simulated time that tests and demos set and advance; it keeps running from where
-    it was set."""
+    it was set. With a Redis client the offset is shared (``mybroker.clock``): the functions and the
+    engine see the same simulated time, and it survives a runtime restart."""
 
-    def __init__(self) -> None:
+    def __init__(self, redis: Any | None = None) -> None:
+        self._redis = redis
         self._offset = timedelta(0)
         self._lock = threading.Lock()
+        if redis is not None:
+            self._offset = timedelta(microseconds=load_offset(redis) // 1000)
+
+    def _share(self) -> None:
+        if self._redis is not None:
+            store_offset(self._redis, int(self._offset.total_seconds() * 1_000_000) * 1000)
 
     def now(self) -> datetime:
         with self._lock:
@@ -153,10 +163,17 @@ class Clock:
     def set(self, when: datetime) -> None:
         with self._lock:
             self._offset = when.astimezone(UTC) - datetime.now(UTC)
+            self._share()
 
     def advance(self, delta: timedelta) -> None:
         with self._lock:
             self._offset += delta
+            self._share()
+
+    def reset(self) -> None:
+        with self._lock:
+            self._offset = timedelta(0)
+            self._share()
 
 
 def scheduled_event(schedule: Schedule, when: datetime) -> dict[str, object]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from infra.declarations import Queue, Topic
+from mybroker.contracts.engine import DEAD_LETTER_EXCHANGE
 
-DEAD_LETTER_EXCHANGE = "dead-letter"
+from infra.declarations import Queue, Topic
 
 
 def declare_queues(channel: Any, queues: tuple[Queue, ...]) -> None:

@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     mysql_secret_arn: str | None = None
     redis_url: str = "redis://127.0.0.1:6379/0"
     rabbitmq_url: str | None = None
+    rabbitmq_host: str | None = None
+    rabbitmq_port: int = 5671
+    rabbitmq_secret_arn: str | None = None
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_secret_arn: str | None = None
@@ -38,6 +41,20 @@ class Settings(BaseSettings):
         secret = json.loads(client("secretsmanager").get_secret_value(SecretId=self.mysql_secret_arn)["SecretString"])
         return (f"mysql+pymysql://{secret['username']}:{secret['password']}@{self.mysql_host}:{self.mysql_port}"
                 f"/{self.mysql_database}?charset=utf8mb4")
+
+    def amqp_url(self) -> str:
+        """Locally a plain URL; on AWS Amazon MQ over TLS with the broker user's secret."""
+        if self.rabbitmq_url:
+            return self.rabbitmq_url
+        if not (self.rabbitmq_host and self.rabbitmq_secret_arn):
+            raise RuntimeError("RabbitMQ is not configured: set RABBITMQ_URL, or RABBITMQ_HOST/RABBITMQ_SECRET_ARN")
+        from urllib.parse import quote
+
+        from mybroker.aws import client
+
+        secret = json.loads(client("secretsmanager").get_secret_value(SecretId=self.rabbitmq_secret_arn)["SecretString"])
+        user, password = quote(secret["username"], safe=""), quote(secret["password"], safe="")
+        return f"amqps://{user}:{password}@{self.rabbitmq_host}:{self.rabbitmq_port}/%2F"
 
     def mongodb(self) -> str:
         if self.mongodb_uri:

@@ -20,12 +20,13 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 REPLACE_SEPARATOR = "~"
+DEAD_LETTER_EXCHANGE = "dead-letter"  # every queue's poison messages: routing key "<queue>.dlq"
 
 
 class Side(StrEnum):

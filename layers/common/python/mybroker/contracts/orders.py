@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from mybroker.contracts.engine import OrderType, Side, TimeInForce
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 TOPIC = "orders"
 
 

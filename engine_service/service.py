@@ -1,0 +1,391 @@
+"""The exchange as a long-running service around the pure core.
+
+Per batch of broker messages: translate each command, append it to the journal, apply it to the
+engine; fsync the journal; publish the outputs (execution reports to RabbitMQ with publisher confirms,
+market data to Kafka, the book to Redis); then acknowledge the batch. The engine's own inputs (clock
+ticks, reference prices) are journaled the same way. A crash loses nothing that was acknowledged, and
+on restart the journal replay re-publishes every output not known to be published: the deterministic
+exec ids make that idempotent downstream.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import pickle
+import signal
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from mybroker.contracts.engine import ExecutionReportMessage, parse_command, report_routing_key
+from mybroker.contracts.exchange import (
+    BOOK_KEY,
+    MARKET_DATA_TOPIC,
+    OPEN_ORDERS_KEY,
+    TRADES_TOPIC,
+    AuctionEvent,
+    BookSnapshot,
+    BookTopEvent,
+    DepthEvent,
+    PhaseEvent,
+    PriceLevel,
+    TradeEvent,
+)
+from pydantic import ValidationError
+
+from engine_service.core import (
+    AuctionInfo,
+    ClockTick,
+    DepthUpdate,
+    Engine,
+    ExecutionReport,
+    Input,
+    InstrumentConfig,
+    Output,
+    PhaseChange,
+    Quote,
+    SessionCalendar,
+    SetReferencePrice,
+    Trade,
+    decode_input,
+    encode_input,
+)
+from engine_service.translate import to_input, to_message
+
+log = logging.getLogger("engine_service")
+
+INPUT_EXCHANGE = "engine.input"
+OUTPUT_EXCHANGE = "engine.output"
+AGENT_PREFIX = "MM-"  # investor ids of the liquidity agents: their reports go to agent-report.<instrument>
+TERMINAL = frozenset({"FILLED", "CANCELED", "REJECTED", "EXPIRED"})
+
+
+@dataclass
+class ServiceState:
+    """Everything besides the engine that replay must rebuild: kept in snapshots."""
+
+    order_ids: dict[str, int] = field(default_factory=dict)  # client order id -> engine order id
+    seen_commands: OrderedDict[str, None] = field(default_factory=OrderedDict)
+    max_seen: int = 500_000
+
+    def remember(self, command_id: str) -> None:
+        self.seen_commands[command_id] = None
+        if len(self.seen_commands) > self.max_seen:
+            self.seen_commands.popitem(last=False)
+
+    def learn(self, outputs: list[Output]) -> None:
+        for o in outputs:
+            if isinstance(o, ExecutionReport):
+                if o.exec_type == "NEW" or o.exec_type == "REPLACED":
+                    self.order_ids[o.client_order_id] = o.order_id
+                elif o.exec_type in TERMINAL and o.leaves_qty == 0:
+                    self.order_ids.pop(o.client_order_id, None)
+
+
+def load_instruments() -> list[InstrumentConfig]:
+    """The exchange lists the catalog's instruments (the shared seed; tunnels from percent to bps)."""
+    from mybroker.assets.seed import SEED
+
+    return [InstrumentConfig(i.ticker, 0, i.round_lot, i.tick_size_cents, i.rejection_tunnel_pct * 100,
+                             i.auction_tunnel_pct * 100) for i in SEED]
+
+
+def b3_calendar() -> SessionCalendar:
+    from mybroker.b3.calendar import holidays
+
+    year = datetime.now(UTC).year
+    days = [d for y in range(year - 1, year + 3) for d in holidays(y)]
+    return SessionCalendar(days)
+
+
+class Publisher:
+    """Where outputs go. Execution reports: RabbitMQ, confirmed; market data: Kafka; book: Redis."""
+
+    def __init__(self, channel: Any, producer: Any, redis: Any) -> None:
+        self.channel = channel
+        self.producer = producer
+        self.redis = redis
+
+    def publish(self, outputs: list[Output], engine: Engine) -> None:
+        import pika
+
+        touched: set[str] = set()
+        pipe = self.redis.pipeline(transaction=False) if self.redis is not None else None
+        for o in outputs:
+            if isinstance(o, ExecutionReport):
+                msg: ExecutionReportMessage = to_message(o)
+                agent = o.investor_id.startswith(AGENT_PREFIX)
+                key = f"agent-report.{o.instrument}" if agent else report_routing_key(o.instrument)
+                self.channel.basic_publish(
+                    OUTPUT_EXCHANGE, key, msg.model_dump_json().encode(),
+                    pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                         message_id=msg.message_id, type="ExecutionReport"))
+                if pipe is not None:
+                    open_key = OPEN_ORDERS_KEY.format(instrument=o.instrument)
+                    if o.exec_type == "REPLACED" and o.orig_client_order_id:
+                        pipe.hdel(open_key, o.orig_client_order_id)
+                    if o.leaves_qty > 0 and o.exec_type not in TERMINAL:
+                        pipe.hset(open_key, o.client_order_id, o.leaves_qty)
+                    else:
+                        pipe.hdel(open_key, o.client_order_id)
+                continue
+            event: TradeEvent | BookTopEvent | DepthEvent | PhaseEvent | AuctionEvent
+            topic = MARKET_DATA_TOPIC
+            if isinstance(o, Trade):
+                event = TradeEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts, trade_id=o.trade_id,
+                                   price_cents=o.price, quantity=o.qty, aggressor_side=o.aggressor_side)
+                topic = TRADES_TOPIC
+            elif isinstance(o, Quote):
+                event = BookTopEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts, bid_cents=o.bid_price,
+                                     bid_quantity=o.bid_qty, ask_cents=o.ask_price, ask_quantity=o.ask_qty)
+            elif isinstance(o, DepthUpdate):
+                event = DepthEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts, side=o.side,
+                                   price_cents=o.price, quantity=o.qty, order_count=o.order_count)
+            elif isinstance(o, PhaseChange):
+                event = PhaseEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts, phase=o.phase,
+                                   auction_end_ns=o.auction_end_ns)
+            elif isinstance(o, AuctionInfo):
+                event = AuctionEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts,
+                                     indicative_price_cents=o.indicative_price, indicative_quantity=o.indicative_qty,
+                                     imbalance_side=o.imbalance_side, imbalance_quantity=o.imbalance_qty)
+            else:
+                continue
+            touched.add(event.instrument)
+            if self.producer is not None:
+                self.producer.send(topic, key=event.instrument.encode(), value=event.model_dump_json().encode())
+        if pipe is not None:
+            for instrument in touched:
+                if instrument in engine.books:
+                    pipe.set(BOOK_KEY.format(instrument=instrument), book_snapshot(engine, instrument))
+            pipe.execute()
+        if self.producer is not None and touched:
+            self.producer.flush(timeout=30)
+
+
+def book_snapshot(engine: Engine, instrument: str, levels: int = 10) -> str:
+    book = engine.book(instrument)
+    bids, asks = book.depth()
+
+    def agg(side: list[tuple[int, list[tuple[int, int]]]]) -> list[PriceLevel]:
+        return [PriceLevel(price_cents=p, quantity=sum(q for _, q in orders), orders=len(orders))
+                for p, orders in side[:levels]]
+
+    return BookSnapshot(instrument=instrument, seq=book.seq, phase=book.phase,
+                        reference_price_cents=book.reference_price, last_price_cents=book.last_price,
+                        bids=agg(bids), asks=agg(asks)).model_dump_json()
+
+
+class EngineService:
+    def __init__(self, journal_dir: Path, amqp_url: str, queue: str, kafka_bootstrap: str | None,
+                 redis_url: str | None, snapshot_every: int = 20_000) -> None:
+        from engine_service.journal import Journal, Snapshots
+
+        self.amqp_url = amqp_url
+        self.queue = queue
+        self.kafka_bootstrap = kafka_bootstrap
+        self.redis_url = redis_url
+        self.snapshot_every = snapshot_every
+        self.journal = Journal(journal_dir)
+        self.snapshots = Snapshots(journal_dir / "snapshots")
+        self.watermark_path = journal_dir / "published.json"
+        self.stopping = False
+        self.engine, self.state, self.unpublished = self._recover()
+        self.last_snapshot_line = self.journal.next_line
+        self.last_tick_ns = self.engine.now
+        self.reference_prices: dict[str, int] = {}
+        self.redis: Any = None
+        self.clock: Any = None
+
+    # ------------------------------------------------------------------ recovery
+
+    def _recover(self) -> tuple[Engine, ServiceState, list[Output]]:
+        latest = self.snapshots.latest()
+        if latest is None:
+            engine, state, start = Engine(load_instruments(), b3_calendar()), ServiceState(), 0
+        else:
+            start, blob = latest
+            saved = pickle.loads(blob)
+            engine, state = Engine.restore(saved["engine"]), saved["state"]
+        watermark = self._watermark()
+        unpublished: list[Output] = []
+        replayed = 0
+        for _, command_id, encoded in self.journal.replay(start):
+            outputs = engine.process(decode_input(json.dumps(encoded)))
+            state.learn(outputs)
+            if command_id:
+                state.remember(command_id)
+            unpublished.extend(o for o in outputs if o[1] > watermark.get(o[2], 0))
+            replayed += 1
+        log.info("recovered: snapshot at line %d, %d journal lines replayed, %d outputs to re-publish",
+                 start, replayed, len(unpublished))
+        return engine, state, unpublished
+
+    def _watermark(self) -> dict[str, int]:
+        try:
+            loaded: dict[str, int] = json.loads(self.watermark_path.read_text())
+            return loaded
+        except (OSError, ValueError):
+            return {}
+
+    def _save_watermark(self) -> None:
+        marks = {sym: book.seq for sym, book in self.engine.books.items()}
+        tmp = self.watermark_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(marks))
+        tmp.replace(self.watermark_path)
+
+    def snapshot(self) -> None:
+        self.journal.sync()
+        blob = pickle.dumps({"engine": self.engine.snapshot(), "state": self.state},
+                            protocol=pickle.HIGHEST_PROTOCOL)
+        self.snapshots.save(self.journal.next_line, blob)
+        self.last_snapshot_line = self.journal.next_line
+
+    # ------------------------------------------------------------------ inputs
+
+    def apply(self, command_id: str, core_input: Input) -> list[Output]:
+        self.journal.append(command_id, encode_input(core_input))
+        outputs = self.engine.process(core_input)
+        self.state.learn(outputs)
+        if command_id:
+            self.state.remember(command_id)
+        return outputs
+
+    def internal_inputs(self) -> list[Output]:
+        """Clock ticks (the shared, possibly simulated clock) and reference prices from the quote cache."""
+        outputs: list[Output] = []
+        now_ns = self.clock.now_ns() if self.clock is not None else time.time_ns()
+        if now_ns - self.last_tick_ns >= 1_000_000_000 or now_ns < self.last_tick_ns:
+            self.last_tick_ns = now_ns
+            outputs += self.apply("", ClockTick(now_ns))
+        return outputs
+
+    def refresh_reference_prices(self) -> list[Output]:
+        if self.redis is None:
+            return []
+        from mybroker.market_data.cache import QuoteCache
+
+        outputs: list[Output] = []
+        cache = QuoteCache(self.redis)
+        for cfg in self.engine.instruments:
+            try:
+                price = cache.reference_price_cents(cfg.symbol)
+            except Exception:  # a cache hiccup must not stop the exchange
+                return outputs
+            if price and price != self.reference_prices.get(cfg.symbol):
+                book = self.engine.book(cfg.symbol)
+                if book.reference_price == 0 or book.phase != "CONTINUOUS":
+                    # the feed sets the reference while the market is closed or in a call; during
+                    # continuous trading the book's own trades move it
+                    outputs += self.apply("", SetReferencePrice(cfg.symbol, price))
+                self.reference_prices[cfg.symbol] = price
+        return outputs
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        import pika
+        import redis as redis_lib
+        from mybroker.clock import SystemClock
+
+        self.redis = redis_lib.Redis.from_url(self.redis_url) if self.redis_url else None
+        self.clock = SystemClock(self.redis)
+        producer = None
+        if self.kafka_bootstrap:
+            from kafka import KafkaProducer
+
+            producer = KafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all", linger_ms=5)
+        conn = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
+        channel = conn.channel()
+        channel.confirm_delivery()
+        channel.exchange_declare(OUTPUT_EXCHANGE, exchange_type="topic", durable=True)
+        channel.basic_qos(prefetch_count=500)
+        publisher = Publisher(channel, producer, self.redis)
+        if self.unpublished:
+            publisher.publish(self.unpublished, self.engine)
+            self.unpublished = []
+        self._save_watermark()
+        deliveries: list[tuple[Any, Any, bytes]] = []
+        channel.basic_consume(self.queue, lambda _c, m, p, b: deliveries.append((m, p, b)), auto_ack=False)
+        last_reference = 0.0
+        last_watermark = time.monotonic()
+        log.info("engine consuming %s; %d instruments", self.queue, len(self.engine.books))
+        while not self.stopping:
+            conn.process_data_events(time_limit=0.005 if deliveries else 0.05)
+            outputs = self.internal_inputs()
+            if time.monotonic() - last_reference > 2.0:
+                outputs += self.refresh_reference_prices()
+                last_reference = time.monotonic()
+            batch, deliveries = deliveries, []
+            for method, props, body in batch:
+                outputs += self._handle(channel, method, props, body)
+            self.journal.sync()  # durable before anything is published or acknowledged
+            if outputs:
+                publisher.publish(outputs, self.engine)
+            if batch:
+                channel.basic_ack(delivery_tag=batch[-1][0].delivery_tag, multiple=True)
+            if time.monotonic() - last_watermark > 1.0:
+                self._save_watermark()
+                last_watermark = time.monotonic()
+            if self.journal.next_line - self.last_snapshot_line >= self.snapshot_every:
+                self.snapshot()
+        self.journal.sync()
+        self._save_watermark()
+        self.snapshot()
+        conn.close()
+        if producer is not None:
+            producer.close()
+
+    def _handle(self, channel: Any, method: Any, props: Any, body: bytes) -> list[Output]:
+        try:
+            command = parse_command(body)
+        except (ValidationError, ValueError) as exc:
+            self._dead_letter(channel, props, body, f"unparseable command: {exc}")
+            return []
+        if command.command_id in self.state.seen_commands:
+            return []  # a redelivery of a command already journaled
+        try:
+            core_input = to_input(command, self.state.order_ids)
+        except Exception as exc:  # a command the core cannot even take: dead-letter it with the reason
+            self._dead_letter(channel, props, body, f"untranslatable command: {exc}")
+            return []
+        return self.apply(command.command_id, core_input)
+
+    def _dead_letter(self, channel: Any, props: Any, body: bytes, error: str) -> None:
+        import pika
+        from mybroker.contracts.engine import DEAD_LETTER_EXCHANGE
+
+        log.warning("dead-lettering a message: %s", error)
+        channel.basic_publish(DEAD_LETTER_EXCHANGE, f"{self.queue}.dlq", body, pika.BasicProperties(
+            delivery_mode=2, headers={"x-error": error[:1000], "x-original-message-id": props.message_id or ""}))
+
+
+def main() -> None:
+    from mybroker.settings import settings
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for chatty in ("kafka", "pika"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
+    s = settings()
+    journal_dir = Path(os.environ.get("ENGINE_JOURNAL_DIR", "var/engine"))
+    service = EngineService(journal_dir, s.amqp_url(), os.environ.get("ENGINE_QUEUE", "engine.orders"),
+                            s.kafka_bootstrap_servers, s.redis_url)
+    agents = None
+    if os.environ.get("LIQUIDITY_AGENTS", "on") == "on":
+        from engine_service.agents import LiquidityAgents
+
+        agents = LiquidityAgents.from_env(s.amqp_url(), s.redis_url, service.engine.instruments)
+        agents.start()
+
+    def stop(*_: Any) -> None:
+        service.stopping = True
+        if agents is not None:
+            agents.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    service.run()
