@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import re
 import time
 import uuid
@@ -25,6 +26,7 @@ from infra.declarations import Route
 from local_runtime.environment import ACCOUNT
 from local_runtime.lambdas import InvokeResult, LambdaService, Throttled
 
+access_log = logging.getLogger("local_runtime.http")
 MAX_BODY = 10 * 1024 * 1024  # HTTP API's request limit
 TEXT_TYPES = ("text/", "application/json", "application/xml", "application/javascript",
               "application/x-www-form-urlencoded", "+json", "+xml")
@@ -296,8 +298,11 @@ class HttpApi:
 
             do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _serve
 
+            def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+                return None  # _serve logs one line per request, with its duration
+
             def log_message(self, format: str, *args: Any) -> None:
-                print(f"[http] {format % args}", flush=True)
+                access_log.info(format, *args)
 
         ThreadingHTTPServer.daemon_threads = True
         ThreadingHTTPServer.allow_reuse_address = True
