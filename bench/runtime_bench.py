@@ -74,9 +74,10 @@ def main() -> None:
         rt.lambdas.invoke(fn, event)  # cold starts out of the way
         print(f"machine: {os.cpu_count()} cores; {time.strftime('%Y-%m-%d')}")
         for clients in (min(int(c), 2) for c in args.clients.split(",")):  # the probe's concurrency is 2
-            for env_count in range(clients):  # warm as many environments as clients
+            for _ in range(clients):  # warm as many environments as clients
                 rt.lambdas.pools[fn].invoke(event)
-            base = run("direct emulator invoke (baseline)", args.requests, clients, lambda: rt.lambdas.invoke(fn, event))
+            base = run("direct emulator invoke (baseline)", args.requests, clients,
+                       lambda: rt.lambdas.invoke(fn, event))
 
             def http_call() -> None:
                 conn = http.client.HTTPConnection("127.0.0.1", rt.port, timeout=30)
