@@ -8,19 +8,20 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from typing import Any
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from infra.declarations import Schedule
 from mybroker.clock import load_offset, store_offset
+
+from infra.declarations import Schedule
 from local_runtime.environment import ACCOUNT, REGION
 
 MONTHS = {m: i + 1 for i, m in enumerate(("JAN", "FEB", "MAR", "APR", "MAY", "JUN",
                                           "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"))}
 DAYS = {d: i + 1 for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"])}  # AWS: SUN=1 ... SAT=7
-MAX_CATCH_UP = 60  # a clock jump fires at most this many missed occurrences, then skips to the newest
+MAX_CATCH_UP = 3  # a clock jump fires at most this many missed occurrences (the newest), like a late poll
 
 
 class ExpressionError(ValueError):

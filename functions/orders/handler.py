@@ -1,0 +1,137 @@
+"""orders-api: place, list, read, cancel and replace orders. Thin: parse, call the orders service, shape the answer.
+
+A ``clientOrderId`` makes placing idempotent per account: Powertools' idempotency utility (Redis) answers a
+retry from the first response, and the unique (account, clientOrderId) key with the stored request hash in
+MySQL is the durable guard when the Redis record is gone.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import date
+from typing import Annotated, Any
+
+from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools.event_handler import Response, content_types
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
+from aws_lambda_powertools.utilities.idempotency.exceptions import (
+    IdempotencyAlreadyInProgressError,
+    IdempotencyPersistenceLayerError,
+    IdempotencyValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from mybroker.contracts.orders import OrderStatus
+from mybroker.http import principal, resolver
+from mybroker.orders.api import OrderPage, OrderView, PlaceOrderBody, ReplaceOrderBody
+from mybroker.orders.domain import OrderError
+from mybroker.orders.idempotency import ValidatingRedisPersistence
+from mybroker.orders.wiring import service
+
+logger = Logger()
+tracer = Tracer()
+metrics = Metrics()
+app = resolver("My Broker B3: orders", "/docs/orders")
+
+persistence = ValidatingRedisPersistence(url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+idempotency = IdempotencyConfig(
+    event_key_jmespath="[accountId, body.clientOrderId]",
+    payload_validation_jmespath="body",
+    expires_after_seconds=24 * 3600,
+    response_hook=lambda response, _record: {**response, "created": False},
+)
+
+
+def _json(status: int, body: Any) -> Response[str]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body=json.dumps(body))
+
+
+@app.exception_handler(OrderError)  # type: ignore[untyped-decorator]
+def _refused(exc: OrderError) -> Response[str]:
+    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+    if exc.field:
+        body["field"] = exc.field
+    return _json(exc.status, body)
+
+
+def _authorization() -> str:
+    return str(app.current_event.headers.get("authorization") or "")
+
+
+@idempotent_function(data_keyword_argument="request", persistence_store=persistence,  # type: ignore[untyped-decorator]
+                     config=idempotency)
+def _place_once(request: dict[str, Any]) -> dict[str, Any]:
+    return _place_direct(request)
+
+
+@app.post("/orders")
+def place_order(body: Annotated[PlaceOrderBody, Body()]) -> Response[str]:
+    account = principal(app).user_id
+    request = {"accountId": account, "body": body.model_dump(mode="json", exclude_none=True),
+               "authorization": _authorization()}
+    if body.client_order_id is None:
+        result = _place_direct(request)
+    else:
+        try:
+            result = _place_once(request=request)
+        except IdempotencyValidationError:
+            raise OrderError("DUPLICATE_CLIENT_ORDER_ID", "this clientOrderId was used for a different order",
+                             status=409, field="clientOrderId") from None
+        except IdempotencyAlreadyInProgressError:
+            raise OrderError("REQUEST_IN_PROGRESS", "a request with this clientOrderId is being processed",
+                             status=409, field="clientOrderId") from None
+        except IdempotencyPersistenceLayerError:
+            logger.warning("idempotency store unavailable: relying on the MySQL guard")
+            result = _place_direct(request)
+    if result["created"]:
+        metrics.add_metric(name="OrdersPlaced", unit=MetricUnit.Count, value=1)
+    return _json(201 if result["created"] else 200, result["order"])
+
+
+def _place_direct(request: dict[str, Any]) -> dict[str, Any]:
+    body = PlaceOrderBody.model_validate(request["body"])
+    order, created = service().place(request["accountId"], request["authorization"], body.to_domain())
+    return {"order": OrderView.of(order).model_dump(mode="json"), "created": created}
+
+
+@app.get("/orders")
+def list_orders(
+    status: Annotated[OrderStatus | None, Query()] = None,
+    ticker: Annotated[str | None, Query(max_length=12, pattern=r"^[A-Za-z0-9]+$")] = None,
+    trade_date: Annotated[date | None, Query(alias="date", description="trade date, YYYY-MM-DD")] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> OrderPage:
+    account = principal(app).user_id
+    items, total = service().search(account, status, ticker, trade_date, limit, offset)
+    return OrderPage(items=[OrderView.of(o) for o in items], total=total, limit=limit, offset=offset)
+
+
+@app.get("/orders/<orderId>")
+def get_order(orderId: str) -> OrderView:
+    account = principal(app).user_id
+    svc = service()
+    order = svc.get(account, orderId)
+    return OrderView.of(order, svc.repository.fills(order.order_id))
+
+
+@app.delete("/orders/<orderId>")
+def cancel_order(orderId: str) -> Response[str]:
+    order = service().cancel(principal(app).user_id, orderId)
+    return _json(202, OrderView.of(order).model_dump(mode="json"))
+
+
+@app.patch("/orders/<orderId>")
+def replace_order(orderId: str, body: Annotated[ReplaceOrderBody, Body()]) -> Response[str]:
+    order = service().replace(principal(app).user_id, _authorization(), orderId, body.quantity, body.price_cents)
+    return _json(202, OrderView.of(order).model_dump(mode="json"))
+
+
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+@logger.inject_lambda_context
+def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    idempotency.register_lambda_context(context)
+    return app.resolve(event, context)

@@ -1,0 +1,122 @@
+"""HTTP clients of the other services' public routes (the caller's bearer token is passed through): the assets
+catalog (instrument rules, cached in process) and the wallet (reservations)."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+
+from mybroker.orders.domain import InstrumentRules, OrderError
+from mybroker.orders.service import WalletRefused, WalletUnavailable
+
+TIMEOUT_S = 8.0
+
+
+def _call(method: str, url: str, authorization: str, body: Any = None) -> tuple[int, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    req = urllib.request.Request(url, method=method, data=data)
+    req.add_header("Authorization", authorization)
+    if data is not None:
+        req.add_header("Content-Type", "application/json")
+    try:
+        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as r:
+            status, raw = r.status, r.read()
+    except urllib.error.HTTPError as e:
+        status, raw = e.code, e.read()
+    try:
+        parsed = json.loads(raw) if raw else None
+    except ValueError:
+        parsed = None
+    return status, parsed
+
+
+def _pick(d: dict[str, Any], *names: str, default: Any = None) -> Any:
+    for n in names:
+        if n in d and d[n] is not None:
+            return d[n]
+    return default
+
+
+class AssetsClient:
+    """``GET {API_URL}/assets/{ticker}``; answers cached for ``ttl_s`` (misses too, briefly)."""
+
+    def __init__(self, api_url: str, ttl_s: float = 60.0) -> None:
+        self.api_url = api_url.rstrip("/")
+        self.ttl_s = ttl_s
+        self._cache: dict[str, tuple[float, InstrumentRules | None]] = {}
+
+    def rules(self, ticker: str, authorization: str) -> InstrumentRules | None:
+        hit = self._cache.get(ticker)
+        now = time.monotonic()
+        if hit is not None and now - hit[0] < self.ttl_s:
+            return hit[1]
+        try:
+            status, body = _call("GET", f"{self.api_url}/assets/{ticker}", authorization)
+        except (OSError, urllib.error.URLError) as exc:
+            raise OrderError("ASSETS_UNAVAILABLE", f"the assets service did not answer: {exc}", status=503) from exc
+        if status == 404:
+            self._cache[ticker] = (now - self.ttl_s + 5, None)  # a miss is remembered for 5 s only
+            return None
+        if status != 200 or not isinstance(body, dict):
+            raise OrderError("ASSETS_UNAVAILABLE", f"the assets service answered {status}", status=503)
+        rules = InstrumentRules(
+            ticker=str(body.get("ticker", ticker)),
+            round_lot=int(_pick(body, "roundLot", "round_lot", default=100)),
+            tick_size_cents=int(_pick(body, "tickSizeCents", "tick_size_cents", default=1)),
+            rejection_tunnel_pct=int(_pick(body, "rejectionTunnelPct", "rejection_tunnel_pct", default=10)),
+            suspended=str(body.get("status", "ACTIVE")).upper() == "SUSPENDED",
+        )
+        self._cache[ticker] = (now, rules)
+        return rules
+
+
+class WalletClient:
+    """The wallet's reservation routes: reserve on place, adjust on replace, release as compensation."""
+
+    def __init__(self, api_url: str) -> None:
+        self.api_url = api_url.rstrip("/")
+
+    def _do(self, method: str, path: str, authorization: str, body: Any = None) -> int:
+        try:
+            status, answer = _call(method, f"{self.api_url}{path}", authorization, body)
+        except (OSError, urllib.error.URLError) as exc:
+            raise WalletUnavailable(f"the wallet did not answer: {exc}") from exc
+        if status == 422:
+            code = str((answer or {}).get("code") or "INSUFFICIENT_FUNDS") if isinstance(answer, dict) \
+                else "INSUFFICIENT_FUNDS"
+            message = str(answer.get("message", code)) if isinstance(answer, dict) else code
+            raise WalletRefused(code, message, status=422)
+        return status
+
+    def reserve(self, authorization: str, order_id: str, ticker: str, side: str, quantity: int,
+                price_cents: int) -> None:
+        status = self._do("POST", "/wallet/reservations", authorization,
+                          {"orderId": order_id, "ticker": ticker, "side": side, "quantity": quantity,
+                           "priceCents": price_cents})
+        if status not in (200, 201, 409):  # 409: this order id is already reserved (a retry)
+            raise WalletUnavailable(f"the wallet answered {status} to the reservation")
+
+    def adjust(self, authorization: str, order_id: str, quantity: int, price_cents: int) -> None:
+        status = self._do("PUT", f"/wallet/reservations/{order_id}", authorization,
+                          {"quantity": quantity, "priceCents": price_cents})
+        if status not in (200, 201, 204):
+            raise WalletUnavailable(f"the wallet answered {status} to the adjustment")
+
+    def release(self, authorization: str, order_id: str) -> None:
+        status = self._do("DELETE", f"/wallet/reservations/{order_id}", authorization)
+        if status not in (200, 204, 404):
+            raise WalletUnavailable(f"the wallet answered {status} to the release")
+
+
+class QuoteReferencePrices:
+    """The reference price for tunnels and market-order protection, from the market-data Redis cache."""
+
+    def __init__(self, cache: Any) -> None:
+        self.cache = cache
+
+    def reference_cents(self, ticker: str) -> int | None:
+        value = self.cache.reference_price_cents(ticker)
+        return None if value is None else int(value)

@@ -1,0 +1,80 @@
+"""The small interfaces the orders service depends on; adapters (MySQL, RabbitMQ, Kafka, HTTP) implement them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Literal, Protocol
+
+from mybroker.contracts.engine import ExecutionReportMessage
+from mybroker.orders.domain import FillRecord, InstrumentRules, Order, Transition
+
+
+@dataclass(frozen=True)
+class OutboxMessage:
+    """One message to publish after the transaction that decided it commits."""
+
+    destination: Literal["rabbitmq", "kafka"]
+    target: str  # the RabbitMQ exchange or the Kafka topic
+    key: str  # the routing key or the Kafka record key
+    message_id: str  # the engine command id, or the order event id
+    body: bytes
+    outbox_id: int = 0  # set once stored
+
+
+class DuplicateClientOrderId(Exception):
+    def __init__(self, existing: Order) -> None:
+        super().__init__(existing.order_id)
+        self.existing = existing
+
+
+class Instruments(Protocol):
+    def rules(self, ticker: str, authorization: str) -> InstrumentRules | None: ...
+
+
+class ReferencePrices(Protocol):
+    def reference_cents(self, ticker: str) -> int | None: ...
+
+
+class Wallet(Protocol):
+    def reserve(self, authorization: str, order_id: str, ticker: str, side: str, quantity: int,
+                price_cents: int) -> None: ...
+    def adjust(self, authorization: str, order_id: str, quantity: int, price_cents: int) -> None: ...
+    def release(self, authorization: str, order_id: str) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, messages: Sequence[OutboxMessage]) -> list[int]:
+        """Publishes in order, stopping at the first failure; returns the outbox ids that were confirmed."""
+        ...
+
+
+ReportApplier = Callable[[Order], "tuple[Transition, list[OutboxMessage]]"]
+
+
+class Repository(Protocol):
+    def get(self, account_id: str, order_id: str) -> Order | None: ...
+    def by_client_order_id(self, account_id: str, client_order_id: str) -> Order | None: ...
+    def search(self, account_id: str, status: str | None, instrument: str | None, trade_date: date | None,
+               limit: int, offset: int) -> tuple[list[Order], int]: ...
+    def fills(self, order_id: str) -> list[FillRecord]: ...
+    def insert(self, order: Order, outbox: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        """Stores the order and its outbox in one transaction; raises DuplicateClientOrderId."""
+        ...
+    def update(self, order: Order, expected_replace_seq: int, outbox: Sequence[OutboxMessage],
+               ) -> list[OutboxMessage]:
+        """Stores a cancel/replace request (the engine client order id and replace count only) and its outbox;
+        raises ConcurrentChange if another replace got there first."""
+        ...
+    def apply_report(self, report: ExecutionReportMessage, applier: ReportApplier) -> list[OutboxMessage] | None:
+        """In one transaction: dedupe (instrument, exec_id), lock the order, apply, store fills and outbox.
+        None for a duplicate or an unknown order."""
+        ...
+    def unsent(self, limit: int, older_than: datetime) -> list[OutboxMessage]: ...
+    def mark_sent(self, outbox_ids: Sequence[int]) -> None: ...
+    def open_orders(self) -> list[Order]: ...
+
+
+class ConcurrentChange(Exception):
+    pass

@@ -1,0 +1,272 @@
+"""The orders use cases: place (validate -> reserve -> store + outbox -> publish), cancel, replace, read, and
+apply execution reports. Plain Python over the ports in :mod:`mybroker.orders.ports`; adapters are injected.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta
+
+from mybroker.b3.session import Phase, phase_at, trading_date
+from mybroker.contracts.engine import (
+    CancelOrderCommand,
+    ExecutionReportMessage,
+    NewOrderCommand,
+    ReplaceOrderCommand,
+    command_routing_key,
+    replace_client_order_id,
+)
+from mybroker.contracts.orders import TOPIC, Fill, OrderEvent, OrderEventType, OrderStatus
+from mybroker.fees import b3_fees_cents
+from mybroker.orders.domain import (
+    BatchResult,
+    Emitted,
+    Order,
+    OrderError,
+    PlaceRequest,
+    Transition,
+    apply_report,
+    sort_reports,
+    split_ticker,
+    validate,
+    validate_replace,
+)
+from mybroker.orders.ports import (
+    ConcurrentChange,
+    DuplicateClientOrderId,
+    Instruments,
+    OutboxMessage,
+    Publisher,
+    ReferencePrices,
+    Repository,
+    Wallet,
+)
+
+log = logging.getLogger(__name__)
+ENGINE_EXCHANGE = "engine.input"
+Clock = Callable[[], datetime]
+
+
+class WalletRefused(OrderError):
+    """The wallet said no (422 INSUFFICIENT_FUNDS / INSUFFICIENT_POSITION): passed through as is."""
+
+
+class WalletUnavailable(OrderError):
+    def __init__(self, message: str) -> None:
+        super().__init__("WALLET_UNAVAILABLE", message, status=503)
+
+
+def order_event(order: Order, emitted: Emitted, seq: int, occurred_at: datetime) -> OrderEvent:
+    f = emitted.fill
+    return OrderEvent(
+        event_id=f"{order.order_id}:{seq}", event_type=OrderEventType(emitted.event_type), order_id=order.order_id,
+        account_id=order.account_id, instrument=order.instrument, side=order.side, order_type=order.order_type,
+        time_in_force=order.time_in_force, quantity=order.quantity, price_cents=order.effective_price_cents,
+        status=order.status, cum_quantity=order.cum_quantity, leaves_quantity=order.leaves_quantity,
+        avg_price_cents=order.avg_price_cents,
+        fill=None if f is None else Fill(exec_id=f.exec_id, trade_id=f.trade_id, quantity=f.quantity,
+                                         price_cents=f.price_cents, fees_cents=f.fees_cents),
+        reason=emitted.reason, trade_date=order.trade_date.isoformat(), occurred_at=occurred_at,
+    )
+
+
+def event_message(event: OrderEvent) -> OutboxMessage:
+    return OutboxMessage("kafka", TOPIC, event.account_id, event.event_id, event.to_json())
+
+
+def command_message(command: NewOrderCommand | CancelOrderCommand | ReplaceOrderCommand) -> OutboxMessage:
+    return OutboxMessage("rabbitmq", ENGINE_EXCHANGE, command_routing_key(command.instrument), command.command_id,
+                         command.model_dump_json().encode())
+
+
+def events_of(transition: Transition, before_seq: int, occurred_at: datetime) -> list[OutboxMessage]:
+    return [event_message(order_event(transition.order, e, before_seq + i + 1, occurred_at))
+            for i, e in enumerate(transition.events)]
+
+
+@dataclass
+class OrdersService:
+    repository: Repository
+    instruments: Instruments
+    prices: ReferencePrices
+    wallet: Wallet
+    publisher: Publisher
+    clock: Clock = lambda: datetime.now(UTC)
+    allow_closed_market: bool = False
+    new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+
+    # --- place ---------------------------------------------------------------------------------------
+    def place(self, account_id: str, authorization: str, req: PlaceRequest) -> tuple[Order, bool]:
+        """The order (and True when this call created it). A clientOrderId seen before returns its order when
+        the request is the same, and refuses it (409 DUPLICATE_CLIENT_ORDER_ID) when not."""
+        digest = req.request_hash()
+        if req.client_order_id:
+            existing = self.repository.by_client_order_id(account_id, req.client_order_id)
+            if existing is not None:
+                return self._same_request(existing, digest), False
+        now = self.clock()
+        today = trading_date(now)
+        if not self.allow_closed_market and phase_at(now) is Phase.CLOSED:
+            raise OrderError("MARKET_CLOSED", "the B3 session is closed", field="ticker")
+        base, _ = split_ticker(req.ticker)
+        rules = self.instruments.rules(base, authorization)
+        if rules is None:
+            raise OrderError("UNKNOWN_INSTRUMENT", f"no instrument {req.ticker.upper()}", field="ticker")
+        checked = validate(req, rules, self.prices.reference_cents(base), today)
+        order_id = self.new_id()
+        order = Order(
+            order_id=order_id, account_id=account_id, client_order_id=req.client_order_id or order_id,
+            instrument=checked.instrument, side=req.side, order_type=req.order_type,
+            time_in_force=req.time_in_force, quantity=req.quantity, price_cents=checked.price_cents,
+            stop_price_cents=checked.stop_price_cents, protection_price_cents=checked.protection_price_cents,
+            display_quantity=req.display_quantity or 0, min_quantity=req.min_quantity or 0,
+            expire_date=req.expire_date, self_trade_prevention=req.self_trade_prevention, trade_date=today,
+            created_at=now, updated_at=now, leaves_quantity=req.quantity, engine_client_order_id=order_id,
+            request_hash=digest, event_seq=1,
+        )
+        self.wallet.reserve(authorization, order_id, order.instrument, order.side.value, order.quantity,
+                            checked.reservation_price_cents)
+        command = NewOrderCommand(
+            command_id=f"{order_id}:new", instrument=order.instrument, client_order_id=order_id,
+            investor_id=account_id, side=order.side, order_type=order.order_type,
+            time_in_force=order.time_in_force, quantity=order.quantity, price_cents=order.price_cents,
+            stop_price_cents=order.stop_price_cents, protection_price_cents=order.protection_price_cents,
+            display_quantity=order.display_quantity, min_quantity=order.min_quantity,
+            expire_date=order.expire_date, self_trade_prevention=order.self_trade_prevention,
+        )
+        placed = event_message(order_event(order, Emitted(OrderEventType.PLACED.value), 1, now))
+        try:
+            stored = self.repository.insert(order, [command_message(command), placed])
+        except DuplicateClientOrderId as dup:  # a concurrent twin won the race: undo ours, answer with theirs
+            self._release_quietly(authorization, order_id)
+            return self._same_request(dup.existing, digest), False
+        except Exception:
+            log.exception("storing order %s failed: releasing its reservation", order_id)
+            self._release_quietly(authorization, order_id)
+            raise
+        self._publish(stored)
+        return order, True
+
+    def _same_request(self, existing: Order, digest: str) -> Order:
+        if existing.request_hash != digest:
+            raise OrderError("DUPLICATE_CLIENT_ORDER_ID", "this clientOrderId was used for a different order",
+                             status=409, field="clientOrderId")
+        return existing
+
+    def _release_quietly(self, authorization: str, order_id: str) -> None:
+        try:
+            self.wallet.release(authorization, order_id)
+        except Exception:  # the wallet also releases on order.rejected; log for reconciliation
+            log.exception("could not release the reservation of order %s", order_id)
+
+    def _publish(self, stored: Sequence[OutboxMessage]) -> None:
+        if not stored:
+            return
+        try:
+            sent = self.publisher.publish(stored)
+        except Exception:  # the sweeper publishes what is left
+            log.exception("publishing the outbox failed; the sweeper will retry")
+            return
+        if sent:
+            self.repository.mark_sent(sent)
+
+    # --- read ----------------------------------------------------------------------------------------
+    def get(self, account_id: str, order_id: str) -> Order:
+        order = self.repository.get(account_id, order_id)
+        if order is None:
+            raise OrderError("ORDER_NOT_FOUND", "no such order", status=404)
+        return order
+
+    def search(self, account_id: str, status: OrderStatus | None, ticker: str | None, day: date | None,
+               limit: int, offset: int) -> tuple[list[Order], int]:
+        return self.repository.search(account_id, status.value if status else None,
+                                      ticker.upper() if ticker else None, day, limit, offset)
+
+    # --- cancel / replace ----------------------------------------------------------------------------
+    def cancel(self, account_id: str, order_id: str) -> Order:
+        order = self.get(account_id, order_id)
+        if order.is_terminal:
+            raise OrderError("ORDER_NOT_CANCELABLE", f"the order is {order.status.value}", status=409)
+        n = order.event_seq
+        command = CancelOrderCommand(command_id=f"{order_id}:cancel:{n}", instrument=order.instrument,
+                                     client_order_id=order.engine_client_order_id)
+        updated = replace(order, updated_at=self.clock())
+        self._store_request(updated, order.replace_seq, [command_message(command)])
+        return updated
+
+    def replace(self, account_id: str, authorization: str, order_id: str, quantity: int | None,
+                price_cents: int | None) -> Order:
+        order = self.get(account_id, order_id)
+        if order.is_terminal:
+            raise OrderError("ORDER_NOT_REPLACEABLE", f"the order is {order.status.value}", status=409)
+        base, _ = split_ticker(order.instrument)
+        rules = self.instruments.rules(base, authorization)
+        if rules is None:
+            raise OrderError("UNKNOWN_INSTRUMENT", f"no instrument {base}", field="ticker")
+        new_qty, new_price = validate_replace(order, quantity, price_cents, rules, self.prices.reference_cents(base))
+        self.wallet.adjust(authorization, order_id, new_qty, new_price or order.protection_price_cents)
+        n = order.replace_seq + 1
+        new_coid = replace_client_order_id(order_id, n)
+        command = ReplaceOrderCommand(command_id=f"{order_id}:replace:{n}", instrument=order.instrument,
+                                      orig_client_order_id=order.engine_client_order_id, client_order_id=new_coid,
+                                      quantity=new_qty, price_cents=new_price if price_cents is not None else 0)
+        updated = replace(order, replace_seq=n, engine_client_order_id=new_coid, updated_at=self.clock())
+        try:
+            self._store_request(updated, order.replace_seq, [command_message(command)])
+        except Exception:  # compensate: the reservation goes back to what the standing order needs
+            try:
+                self.wallet.adjust(authorization, order_id, order.quantity, order.effective_price_cents)
+            except Exception:
+                log.exception("could not restore the reservation of order %s", order_id)
+            raise
+        return updated
+
+    def _store_request(self, order: Order, expected_replace_seq: int, outbox: list[OutboxMessage]) -> None:
+        try:
+            stored = self.repository.update(order, expected_replace_seq, outbox)
+        except ConcurrentChange as exc:
+            raise OrderError("ORDER_CHANGED", "the order changed meanwhile: read it and try again",
+                             status=409) from exc
+        self._publish(stored)
+
+    # --- execution reports ---------------------------------------------------------------------------
+    def handle_reports(self, reports: Iterable[ExecutionReportMessage]) -> BatchResult:
+        """Applies each report once (dedupe on (instrument, exec_id) in the same transaction), in exec id order
+        per instrument, then publishes the events. Raises only on transient errors (the batch is redelivered)."""
+        result = BatchResult()
+        to_publish: list[OutboxMessage] = []
+        for report in sort_reports(list(reports)):
+            stored = self.repository.apply_report(report, functools.partial(self._transition, report=report))
+            if stored is None:
+                result.duplicates += 1
+                continue
+            result.applied += 1
+            result.order_ids.add(report.order_id)
+            to_publish.extend(stored)
+        self._publish(to_publish)
+        return result
+
+    def _transition(self, order: Order, *, report: ExecutionReportMessage) -> tuple[Transition, list[OutboxMessage]]:
+        occurred = datetime.fromtimestamp(report.transact_time_ns / 1e9, UTC) if report.transact_time_ns \
+            else self.clock()
+        fees = 0
+        if report.last_quantity > 0:
+            fees = b3_fees_cents(report.last_quantity * report.last_price_cents, trading_date(occurred))
+        t = apply_report(order, report, fees, occurred)
+        t = Transition(replace(t.order, updated_at=self.clock()), t.events, t.fill)
+        return t, events_of(t, order.event_seq, occurred)
+
+    # --- the sweeper ---------------------------------------------------------------------------------
+    def sweep(self, min_age: timedelta = timedelta(seconds=5), limit: int = 500) -> int:
+        """Publishes outbox rows left behind (a crash or a broker outage between commit and publish)."""
+        rows = self.repository.unsent(limit, self.clock() - min_age)
+        if not rows:
+            return 0
+        sent = self.publisher.publish(rows)
+        if sent:
+            self.repository.mark_sent(sent)
+        return len(sent)
