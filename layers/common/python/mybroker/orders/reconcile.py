@@ -1,12 +1,14 @@
 """Reconciliation: the broker's open orders against the engine's view of its books.
 
-The engine's view is, per instrument, the open orders with their leaves quantity, keyed by client order id
-(the engine service will publish it as a Redis snapshot; until then it is given as a JSON file)::
+The engine's view is, per instrument, the open orders with their leaves quantity, keyed by client order id::
 
     {"PETR4": {"<order_id>": 100, "<order_id>~1": 200}, "VALE3": {}}
 
-Run: ``python -m mybroker.orders.reconcile engine-view.json`` (prints the differences as JSON lines, exit 1
-when there are any). ``compare`` is pure and unit-tested.
+The engine service keeps it in Redis (``engine:open-orders:<instrument>`` hashes, see
+``mybroker.contracts.exchange``); the liquidity agents' orders (``MM-`` client ids) are left out.
+
+Run: ``python -m mybroker.orders.reconcile`` (the engine's view from REDIS_URL) or ``... engine-view.json``;
+prints the differences as JSON lines and exits 1 when there are any. ``compare`` is pure and unit-tested.
 """
 
 from __future__ import annotations
@@ -15,10 +17,12 @@ import json
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
+from typing import Any
 
 from mybroker.contracts.engine import broker_order_id
 from mybroker.orders.domain import Order
 
+AGENT_PREFIX = "MM-"  # client order ids of the exchange's liquidity agents: not broker orders
 EngineView = Mapping[str, Mapping[str, int]]  # instrument -> client order id -> leaves quantity
 
 
@@ -59,12 +63,35 @@ def compare(open_orders: Iterable[Order], engine: EngineView) -> list[Difference
     return out
 
 
+def engine_view_from_redis(redis: Any) -> dict[str, dict[str, int]]:
+    from mybroker.contracts.exchange import OPEN_ORDERS_KEY
+
+    prefix = OPEN_ORDERS_KEY.format(instrument="")
+    view: dict[str, dict[str, int]] = {}
+    for key in redis.scan_iter(match=prefix + "*"):
+        name = key.decode() if isinstance(key, bytes) else str(key)
+        book = {
+            (k.decode() if isinstance(k, bytes) else str(k)): int(v)
+            for k, v in redis.hgetall(name).items()
+        }
+        view[name[len(prefix):]] = {k: v for k, v in book.items() if not k.startswith(AGENT_PREFIX)}
+    return view
+
+
 def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m mybroker.orders.reconcile <engine-view.json>", file=sys.stderr)
+    if len(argv) > 1:
+        print("usage: python -m mybroker.orders.reconcile [engine-view.json]", file=sys.stderr)
         return 2
-    with open(argv[0]) as f:
-        view: dict[str, dict[str, int]] = json.load(f)
+    view: dict[str, dict[str, int]]
+    if argv:
+        with open(argv[0]) as f:
+            view = json.load(f)
+    else:
+        import redis
+
+        from mybroker.settings import settings
+
+        view = engine_view_from_redis(redis.Redis.from_url(settings().redis_url))
     from mybroker.db import engine
     from mybroker.orders.repository import MySqlRepository
 
