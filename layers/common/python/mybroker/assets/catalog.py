@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
 
 TICKER = re.compile(r"^[A-Z][A-Z0-9]{3}(3|4|5|6|7|8|11|3[1-5])$")
 
@@ -45,7 +46,7 @@ def isin_is_valid(isin: str) -> bool:
 
 class Instrument(BaseModel):
     ticker: str = Field(description="B3 ticker of the round-lot market, e.g. PETR4")
-    name: str
+    name: str = Field(min_length=1, max_length=120)
     isin: str
     kind: InstrumentKind
     round_lot: int = Field(default=100, ge=1, description="shares per round lot")
@@ -75,11 +76,45 @@ class Instrument(BaseModel):
         return v
 
 
+CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+
+
 class InstrumentView(Instrument):
-    """An instrument as the API shows it."""
+    """An instrument as the API shows it (camelCase JSON)."""
+
+    model_config = CAMEL
 
     fractional: str = Field(description="ticker of the fractional market (1 to round_lot - 1 shares)")
 
     @classmethod
     def of(cls, i: Instrument) -> InstrumentView:
         return cls(**i.model_dump(), fractional=i.fractional_ticker)
+
+
+class InstrumentCreate(Instrument):
+    """POST /assets: a new instrument (camelCase JSON)."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
+                              extra="forbid")
+
+
+class InstrumentPatch(BaseModel):
+    """PATCH /assets/{ticker}: only the fields sent change; the ticker itself cannot."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
+                              extra="forbid")
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    isin: str | None = None
+    kind: InstrumentKind | None = None
+    round_lot: int | None = Field(default=None, ge=1)
+    tick_size_cents: int | None = Field(default=None, ge=1)
+    status: InstrumentStatus | None = None
+    rejection_tunnel_pct: int | None = Field(default=None, ge=1, le=100)
+    auction_tunnel_pct: int | None = Field(default=None, ge=1, le=100)
+
+    def apply(self, current: Instrument) -> tuple[Instrument, tuple[str, ...]]:
+        """The instrument after the patch (validated as a whole) and the fields that actually changed."""
+        changes = {k: v for k, v in self.model_dump(exclude_unset=True, by_alias=False).items() if v is not None}
+        updated = Instrument.model_validate({**current.model_dump(), **changes})
+        changed = tuple(k for k in changes if getattr(updated, k) != getattr(current, k))
+        return updated, changed

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, or_, select
+from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, or_, select, update
 from sqlalchemy.dialects.mysql import insert
+from sqlalchemy.exc import IntegrityError
 
 from mybroker.assets.catalog import Instrument, InstrumentKind, InstrumentStatus
 
@@ -31,6 +32,11 @@ class Catalog(Protocol):
                limit: int, offset: int) -> tuple[list[Instrument], int]: ...
 
     def upsert(self, instrument: Instrument) -> None: ...
+
+    def create(self, instrument: Instrument) -> str | None:
+        """Insert a new instrument; None when done, else what already exists ("ticker" or "isin")."""
+
+    def update(self, instrument: Instrument) -> None: ...
 
 
 def _row(r: object) -> Instrument:
@@ -67,3 +73,19 @@ class MySqlCatalog:
         stmt = stmt.on_duplicate_key_update({k: stmt.inserted[k] for k in values if k != "ticker"})
         with self.engine.begin() as c:
             c.execute(stmt)
+
+    def create(self, instrument: Instrument) -> str | None:
+        if self.get(instrument.ticker) is not None:
+            return "ticker"
+        try:
+            with self.engine.begin() as c:
+                c.execute(instruments.insert().values(**instrument.model_dump(mode="json")))
+        except IntegrityError:
+            return "ticker" if self.get(instrument.ticker) is not None else "isin"
+        return None
+
+    def update(self, instrument: Instrument) -> None:
+        values = instrument.model_dump(mode="json")
+        with self.engine.begin() as c:
+            c.execute(update(instruments).where(instruments.c.ticker == instrument.ticker).values(
+                **{k: v for k, v in values.items() if k != "ticker"}))

@@ -1,0 +1,328 @@
+"""The wallet's MySQL adapter (SQLAlchemy Core): the schema of ``functions/wallet/migrations`` as tables, a
+transaction per use case with ``SELECT ... FOR UPDATE`` on the user's account row, and the read side."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Connection,
+    Date,
+    DateTime,
+    Engine,
+    ForeignKey,
+    MetaData,
+    String,
+    Table,
+    and_,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects.mysql import insert
+
+from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, JournalEntry
+from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
+from mybroker.wallet.positions import Cost
+from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
+
+metadata = MetaData()
+accounts = Table("accounts", metadata, Column("account_id", String(64), primary_key=True),
+                 Column("created_at", DateTime, nullable=False))
+entries = Table(
+    "journal_entries", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("entry_key", String(191), nullable=False, unique=True),
+    Column("account_id", String(64), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("ref", String(191), nullable=False),
+    Column("memo", String(255), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+postings = Table(
+    "postings", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("entry_id", BigInteger, ForeignKey("journal_entries.id"), nullable=False),
+    Column("account_id", String(64), nullable=False),
+    Column("bucket", String(16), nullable=False),
+    Column("asset", String(12), nullable=False),
+    Column("amount", BigInteger, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+)
+balances = Table(
+    "balances", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("bucket", String(16), primary_key=True),
+    Column("asset", String(12), primary_key=True),
+    Column("amount", BigInteger, nullable=False),
+)
+reservations = Table(
+    "reservations", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("order_id", String(64), primary_key=True),
+    Column("instrument", String(12), nullable=False),
+    Column("ticker", String(12), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("reserved_cents", BigInteger, nullable=False),
+    Column("reserved_quantity", BigInteger, nullable=False),
+    Column("filled_quantity", BigInteger, nullable=False),
+    Column("final_quantity", BigInteger, nullable=True),
+    Column("status", String(12), nullable=False),
+    Column("request_hash", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+positions = Table(
+    "positions", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("ticker", String(12), primary_key=True),
+    Column("quantity", BigInteger, nullable=False),
+    Column("cost_cents", BigInteger, nullable=False),
+)
+settlements = Table(
+    "settlements", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("source_key", String(191), nullable=False, unique=True),
+    Column("account_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("ticker", String(12), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("value_cents", BigInteger, nullable=False),
+    Column("fees_cents", BigInteger, nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("settle_date", Date, nullable=False),
+    Column("settled", Boolean, nullable=False),
+)
+processed_events = Table(
+    "processed_events", metadata,
+    Column("event_id", String(191), primary_key=True),
+    Column("account_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("event_type", String(32), nullable=False),
+    Column("outcome", String(32), nullable=False),
+    Column("processed_at", DateTime, nullable=False),
+)
+
+
+def now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None, microsecond=0)
+
+
+def is_system(account_id: str) -> bool:
+    return account_id.startswith("system:")
+
+
+def _stored(row: Any) -> StoredEntry:
+    return StoredEntry(int(row.id), row.entry_key, row.kind, row.ref, row.request_hash,
+                       row.created_at.replace(tzinfo=UTC))
+
+
+def _reservation(row: Any) -> Reservation:
+    return Reservation(row.account_id, row.order_id, row.instrument, row.ticker, Side(row.side), int(row.quantity),
+                       int(row.price_cents), row.trade_date, int(row.reserved_cents), int(row.reserved_quantity),
+                       int(row.filled_quantity), None if row.final_quantity is None else int(row.final_quantity),
+                       ReservationStatus(row.status), row.request_hash)
+
+
+def _settlement(row: Any) -> PendingSettlement:
+    return PendingSettlement(row.source_key, row.account_id, row.order_id, Side(row.side), row.ticker,
+                             int(row.quantity), int(row.value_cents), int(row.fees_cents), row.trade_date,
+                             row.settle_date, int(row.id), bool(row.settled))
+
+
+class MySqlTx:
+    def __init__(self, c: Connection) -> None:
+        self.c = c
+
+    def lock_account(self, account_id: str, create: bool) -> bool:
+        if create:
+            self.c.execute(insert(accounts).values(account_id=account_id, created_at=now()).prefix_with("IGNORE"))
+        row = self.c.execute(select(accounts.c.account_id).where(accounts.c.account_id == account_id)
+                             .with_for_update()).first()
+        return row is not None
+
+    def balance(self, account_id: str, bucket: Bucket, asset: str) -> int:
+        v = self.c.execute(select(balances.c.amount).where(
+            balances.c.account_id == account_id, balances.c.bucket == bucket.value, balances.c.asset == asset)).scalar()
+        return int(v or 0)
+
+    def find_entry(self, key: str) -> StoredEntry | None:
+        row = self.c.execute(select(entries).where(entries.c.entry_key == key)).first()
+        return _stored(row) if row else None
+
+    def post(self, entry: JournalEntry) -> StoredEntry:
+        at = now()
+        key = self.c.execute(entries.insert().values(
+            entry_key=entry.key, account_id=entry.account_id, kind=entry.kind, ref=entry.ref[:191],
+            memo=entry.memo[:255], request_hash=entry.request_hash, created_at=at)).inserted_primary_key
+        assert key is not None
+        entry_id = int(key[0])
+        if entry.postings:
+            self.c.execute(postings.insert(), [
+                {"entry_id": entry_id, "account_id": p.account_id, "bucket": p.bucket.value, "asset": p.asset,
+                 "amount": p.amount, "created_at": at} for p in entry.postings])
+        for p in entry.postings:
+            if is_system(p.account_id):
+                continue  # system balances are derived from postings (no hot rows)
+            stmt = insert(balances).values(account_id=p.account_id, bucket=p.bucket.value, asset=p.asset,
+                                           amount=p.amount)
+            self.c.execute(stmt.on_duplicate_key_update(amount=balances.c.amount + stmt.inserted.amount))
+        return StoredEntry(int(entry_id), entry.key, entry.kind, entry.ref, entry.request_hash, at.replace(tzinfo=UTC))
+
+    def reservation(self, account_id: str, order_id: str) -> Reservation | None:
+        row = self.c.execute(select(reservations).where(reservations.c.account_id == account_id,
+                                                        reservations.c.order_id == order_id).with_for_update()).first()
+        return _reservation(row) if row else None
+
+    def save_reservation(self, r: Reservation) -> None:
+        values = {"instrument": r.instrument, "ticker": r.ticker, "side": r.side.value, "quantity": r.quantity,
+                  "price_cents": r.price_cents, "trade_date": r.trade_date, "reserved_cents": r.reserved_cents,
+                  "reserved_quantity": r.reserved_quantity, "filled_quantity": r.filled_quantity,
+                  "final_quantity": r.final_quantity, "status": r.status.value, "request_hash": r.request_hash,
+                  "updated_at": now()}
+        stmt = insert(reservations).values(account_id=r.account_id, order_id=r.order_id, created_at=now(), **values)
+        self.c.execute(stmt.on_duplicate_key_update(**{k: stmt.inserted[k] for k in values}))
+
+    def event_seen(self, event_id: str) -> bool:
+        return self.c.execute(select(processed_events.c.event_id).where(
+            processed_events.c.event_id == event_id)).first() is not None
+
+    def record_event(self, event_id: str, account_id: str, order_id: str, event_type: str, outcome: str) -> None:
+        self.c.execute(processed_events.insert().values(event_id=event_id, account_id=account_id[:64],
+                                                        order_id=order_id[:64], event_type=event_type,
+                                                        outcome=outcome, processed_at=now()))
+
+    def cost(self, account_id: str, ticker: str) -> Cost:
+        row = self.c.execute(select(positions).where(positions.c.account_id == account_id,
+                                                     positions.c.ticker == ticker)).first()
+        return Cost(int(row.quantity), int(row.cost_cents)) if row else Cost(0, 0)
+
+    def save_cost(self, account_id: str, ticker: str, cost: Cost) -> None:
+        stmt = insert(positions).values(account_id=account_id, ticker=ticker, quantity=cost.quantity,
+                                        cost_cents=cost.cost_cents)
+        self.c.execute(stmt.on_duplicate_key_update(quantity=stmt.inserted.quantity,
+                                                    cost_cents=stmt.inserted.cost_cents))
+
+    def add_settlement(self, item: PendingSettlement) -> None:
+        self.c.execute(settlements.insert().values(
+            source_key=item.source_key, account_id=item.account_id, order_id=item.order_id, side=item.side.value,
+            ticker=item.ticker, quantity=item.quantity, value_cents=item.value_cents, fees_cents=item.fees_cents,
+            trade_date=item.trade_date, settle_date=item.settle_date, settled=False))
+
+    def settlement(self, settlement_id: int) -> PendingSettlement | None:
+        row = self.c.execute(select(settlements).where(settlements.c.id == settlement_id).with_for_update()).first()
+        return _settlement(row) if row else None
+
+    def mark_settled(self, settlement_id: int) -> None:
+        self.c.execute(update(settlements).where(settlements.c.id == settlement_id).values(settled=True))
+
+
+class MySqlStore:
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    @contextmanager
+    def transaction(self) -> Iterator[MySqlTx]:
+        with self.engine.begin() as c:
+            yield MySqlTx(c)
+
+    def due_settlements(self, today: date, limit: int) -> list[tuple[int, str]]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(settlements.c.id, settlements.c.account_id).where(
+                settlements.c.settled.is_(False), settlements.c.settle_date <= today)
+                .order_by(settlements.c.id).limit(limit)).all()
+        return [(int(r.id), r.account_id) for r in rows]
+
+    def balances(self, account_id: str) -> dict[tuple[Bucket, str], int]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(balances).where(balances.c.account_id == account_id)).all()
+        return {(Bucket(r.bucket), r.asset): int(r.amount) for r in rows if r.amount}
+
+    def costs(self, account_id: str) -> dict[str, Cost]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(positions).where(positions.c.account_id == account_id)).all()
+        return {r.ticker: Cost(int(r.quantity), int(r.cost_cents)) for r in rows}
+
+    def statement(self, account_id: str, start: datetime | None, end: datetime | None, before_id: int | None,
+                  limit: int, asset: str | None) -> list[StatementLine]:
+        q = (select(postings.c.id, postings.c.entry_id, postings.c.created_at, postings.c.bucket, postings.c.asset,
+                    postings.c.amount, entries.c.kind, entries.c.ref, entries.c.memo)
+             .join(entries, entries.c.id == postings.c.entry_id)
+             .where(postings.c.account_id == account_id))
+        conditions = []
+        if start is not None:
+            conditions.append(postings.c.created_at >= start.astimezone(UTC).replace(tzinfo=None))
+        if end is not None:
+            conditions.append(postings.c.created_at < end.astimezone(UTC).replace(tzinfo=None))
+        if before_id is not None:
+            conditions.append(postings.c.id < before_id)
+        if asset is not None:
+            conditions.append(postings.c.asset == asset)
+        if conditions:
+            q = q.where(and_(*conditions))
+        with self.engine.connect() as c:
+            rows = c.execute(q.order_by(postings.c.id.desc()).limit(limit)).all()
+        return [StatementLine(int(r.id), int(r.entry_id), r.created_at.replace(tzinfo=UTC), r.kind, r.ref, r.memo,
+                              Bucket(r.bucket), r.asset, int(r.amount)) for r in rows]
+
+    def reservation(self, account_id: str, order_id: str) -> Reservation | None:
+        with self.engine.connect() as c:
+            row = c.execute(select(reservations).where(reservations.c.account_id == account_id,
+                                                       reservations.c.order_id == order_id)).first()
+        return _reservation(row) if row else None
+
+    def pending_settlements(self, account_id: str) -> list[PendingSettlement]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(settlements).where(settlements.c.account_id == account_id,
+                                                       settlements.c.settled.is_(False))).all()
+        return [_settlement(r) for r in rows]
+
+    def ledger_totals(self) -> dict[str, int]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(postings.c.asset, func.sum(postings.c.amount)).group_by(postings.c.asset)).all()
+        return {r[0]: int(r[1]) for r in rows}
+
+    def user_balances(self, account_id: str | None) -> dict[BalanceKey, int]:
+        q = select(balances)
+        if account_id is not None:
+            q = q.where(balances.c.account_id == account_id)
+        with self.engine.connect() as c:
+            rows = c.execute(q).all()
+        return {(r.account_id, Bucket(r.bucket), r.asset): int(r.amount) for r in rows if r.amount}
+
+    def user_balances_from_postings(self, account_id: str | None) -> dict[BalanceKey, int]:
+        q = (select(postings.c.account_id, postings.c.bucket, postings.c.asset, func.sum(postings.c.amount))
+             .where(postings.c.account_id.not_like("system:%"))
+             .group_by(postings.c.account_id, postings.c.bucket, postings.c.asset))
+        if account_id is not None:
+            q = q.where(postings.c.account_id == account_id)
+        with self.engine.connect() as c:
+            rows = c.execute(q).all()
+        return {(r[0], Bucket(r[1]), r[2]): int(r[3]) for r in rows if int(r[3])}
+
+    def held_by_reservations(self, account_id: str | None) -> dict[BalanceKey, int]:
+        cash = select(reservations.c.account_id, func.sum(reservations.c.reserved_cents)).group_by(
+            reservations.c.account_id)
+        shares = select(reservations.c.account_id, reservations.c.ticker, func.sum(reservations.c.reserved_quantity)
+                        ).group_by(reservations.c.account_id, reservations.c.ticker)
+        if account_id is not None:
+            cash = cash.where(reservations.c.account_id == account_id)
+            shares = shares.where(reservations.c.account_id == account_id)
+        out: dict[BalanceKey, int] = {}
+        with self.engine.connect() as c:
+            for acc, total in c.execute(cash).all():
+                out[(acc, Bucket.RESERVED, BRL)] = int(total)
+            for acc, ticker, total in c.execute(shares).all():
+                out[(acc, Bucket.RESERVED, ticker)] = int(total)
+        return {k: v for k, v in out.items() if v}

@@ -1,0 +1,87 @@
+"""What the wallet service needs from storage: a transaction with row locks (the MySQL adapter, or the
+in-memory one the unit tests use), plus the read side the API shows."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Protocol
+
+from mybroker.wallet.ledger import BalanceKey, Bucket, JournalEntry
+from mybroker.wallet.positions import Cost
+from mybroker.wallet.reservations import Reservation, Side
+
+
+@dataclass(frozen=True)
+class StoredEntry:
+    id: int
+    key: str
+    kind: str
+    ref: str
+    request_hash: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingSettlement:
+    source_key: str  # the fill's event id: one settlement per fill
+    account_id: str
+    order_id: str
+    side: Side
+    ticker: str
+    quantity: int
+    value_cents: int
+    fees_cents: int
+    trade_date: date
+    settle_date: date
+    id: int = 0
+    settled: bool = False
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    id: int  # the posting id: the pagination cursor
+    entry_id: int
+    posted_at: datetime
+    kind: str
+    ref: str
+    memo: str
+    bucket: Bucket
+    asset: str
+    amount: int
+
+
+class WalletTx(Protocol):
+    def lock_account(self, account_id: str, create: bool) -> bool:
+        """Lock the account's row for this transaction (creating it when ``create``); False if absent."""
+
+    def balance(self, account_id: str, bucket: Bucket, asset: str) -> int: ...
+    def find_entry(self, key: str) -> StoredEntry | None: ...
+    def post(self, entry: JournalEntry) -> StoredEntry: ...
+    def reservation(self, account_id: str, order_id: str) -> Reservation | None: ...
+    def save_reservation(self, r: Reservation) -> None: ...
+    def event_seen(self, event_id: str) -> bool: ...
+    def record_event(self, event_id: str, account_id: str, order_id: str, event_type: str, outcome: str) -> None: ...
+    def cost(self, account_id: str, ticker: str) -> Cost: ...
+    def save_cost(self, account_id: str, ticker: str, cost: Cost) -> None: ...
+    def add_settlement(self, item: PendingSettlement) -> None: ...
+    def settlement(self, settlement_id: int) -> PendingSettlement | None: ...
+    def mark_settled(self, settlement_id: int) -> None: ...
+
+
+class WalletStore(Protocol):
+    def transaction(self) -> AbstractContextManager[WalletTx]: ...
+    def due_settlements(self, today: date, limit: int) -> list[tuple[int, str]]:
+        """(settlement id, account id) of unsettled items due on or before ``today``."""
+
+    def balances(self, account_id: str) -> dict[tuple[Bucket, str], int]: ...
+    def costs(self, account_id: str) -> dict[str, Cost]: ...
+    def statement(self, account_id: str, start: datetime | None, end: datetime | None, before_id: int | None,
+                  limit: int, asset: str | None) -> list[StatementLine]: ...
+    def reservation(self, account_id: str, order_id: str) -> Reservation | None: ...
+    def pending_settlements(self, account_id: str) -> list[PendingSettlement]: ...
+    def ledger_totals(self) -> dict[str, int]: ...
+    def user_balances(self, account_id: str | None) -> dict[BalanceKey, int]: ...
+    def user_balances_from_postings(self, account_id: str | None) -> dict[BalanceKey, int]: ...
+    def held_by_reservations(self, account_id: str | None) -> dict[BalanceKey, int]: ...

@@ -1,0 +1,261 @@
+"""The wallet's use cases: deposits, withdrawals, reservations, order events and settlement. Each runs in one
+transaction that first locks the user's account row, so one user's movements are serialised and a journal
+entry, its balances and its idempotency record commit together."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from enum import StrEnum
+
+from mybroker.b3.calendar import settlement_date
+from mybroker.contracts.orders import TERMINAL_STATUSES, OrderEvent, OrderEventType
+from mybroker.wallet import reservations as rsv
+from mybroker.wallet.ledger import (
+    B3_FEES,
+    BRL,
+    CLEARING,
+    PIX,
+    Bucket,
+    JournalEntry,
+    Posting,
+    Problem,
+    move,
+    reconcile,
+    system,
+)
+from mybroker.wallet.ports import PendingSettlement, StoredEntry, WalletStore, WalletTx
+from mybroker.wallet.reservations import Change, Reservation, ReservationStatus, Side
+
+MAX_AMOUNT_CENTS = 100_000_000_000  # R$1 billion per transfer
+
+
+class WalletError(Exception):
+    """A refusal the client can act on; ``status`` is the HTTP status the API answers with."""
+
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code, self.message, self.status = code, message, status
+
+
+def brl(cents: int) -> str:
+    sign = "-" if cents < 0 else ""
+    whole, frac = divmod(abs(cents), 100)
+    return f"{sign}R${whole:,}.{frac:02d}".replace(",", "_").replace(".", ",").replace("_", ".")
+
+
+@dataclass(frozen=True)
+class Transfer:
+    entry: StoredEntry
+    amount_cents: int
+    idempotency_key: str
+
+
+class EventOutcome(StrEnum):
+    APPLIED = "APPLIED"
+    DUPLICATE = "DUPLICATE"
+    UNKNOWN_ORDER = "UNKNOWN_ORDER"  # the wallet never reserved it: recorded, no money moves
+    IGNORED = "IGNORED"  # an event type that moves nothing (placed, accepted, replaced)
+
+
+def change_postings(account_id: str, ticker: str, c: Change) -> list[Posting]:
+    a, r = (account_id, Bucket.AVAILABLE), (account_id, Bucket.RESERVED)
+    out: list[Posting] = []
+    out += move(BRL, c.reserve_cents, a, r)
+    out += move(BRL, c.release_cents, r, a)
+    out += move(ticker, c.reserve_quantity, a, r)
+    out += move(ticker, c.release_quantity, r, a)
+    return out
+
+
+class Wallet:
+    def __init__(self, store: WalletStore) -> None:
+        self.store = store
+
+    # --- cash in and out ---------------------------------------------------------------------------
+    def _transfer(self, kind: str, account_id: str, key: str, amount_cents: int) -> tuple[Transfer, bool]:
+        if not 0 < amount_cents <= MAX_AMOUNT_CENTS:
+            raise WalletError("INVALID_AMOUNT", f"amountCents must be between 1 and {MAX_AMOUNT_CENTS}", 422)
+        entry_key = f"{kind}:{account_id}:{key}"
+        digest = rsv.request_hash(kind, amount_cents)
+        with self.store.transaction() as tx:
+            tx.lock_account(account_id, create=True)
+            found = tx.find_entry(entry_key)
+            if found is not None:
+                if found.request_hash != digest:
+                    raise WalletError("IDEMPOTENCY_KEY_REUSED",
+                                      f"idempotency key {key!r} was already used for a different {kind}", 409)
+                return Transfer(found, amount_cents, key), False
+            mine = (account_id, Bucket.AVAILABLE)
+            if kind == "deposit":
+                postings = move(BRL, amount_cents, system(PIX), mine)
+                memo = f"PIX deposit {brl(amount_cents)}"
+            else:
+                available = tx.balance(account_id, Bucket.AVAILABLE, BRL)
+                if available < amount_cents:
+                    raise WalletError("INSUFFICIENT_FUNDS", f"available {brl(available)}, "
+                                      f"withdrawal {brl(amount_cents)}", 422)
+                postings = move(BRL, amount_cents, mine, system(PIX))
+                memo = f"PIX withdrawal {brl(amount_cents)}"
+            stored = tx.post(JournalEntry(entry_key, account_id, kind, key, memo, postings, digest))
+            return Transfer(stored, amount_cents, key), True
+
+    def deposit(self, account_id: str, key: str, amount_cents: int) -> tuple[Transfer, bool]:
+        return self._transfer("deposit", account_id, key, amount_cents)
+
+    def withdraw(self, account_id: str, key: str, amount_cents: int) -> tuple[Transfer, bool]:
+        return self._transfer("withdrawal", account_id, key, amount_cents)
+
+    # --- reservations (the synchronous balance check of the orders service) -------------------------
+    def _check_covers(self, tx: WalletTx, r: Reservation, c: Change) -> None:
+        if c.reserve_cents:
+            available = tx.balance(r.account_id, Bucket.AVAILABLE, BRL)
+            if available < c.reserve_cents:
+                raise WalletError("INSUFFICIENT_FUNDS", f"the order needs {brl(c.reserve_cents)} more "
+                                  f"(value plus estimated fees); available {brl(available)}", 422)
+        if c.reserve_quantity:
+            available = tx.balance(r.account_id, Bucket.AVAILABLE, r.ticker)
+            if available < c.reserve_quantity:
+                raise WalletError("INSUFFICIENT_POSITION", f"the order needs {c.reserve_quantity} more "
+                                  f"{r.ticker} shares; available {available}", 422)
+
+    def _post_change(self, tx: WalletTx, r: Reservation, c: Change, kind: str, memo: str) -> None:
+        postings = change_postings(r.account_id, r.ticker, c)
+        if postings:
+            tx.post(JournalEntry(f"{kind}:{r.order_id}:{uuid.uuid4().hex}", r.account_id, kind, r.order_id,
+                                 memo, tuple(postings)))
+
+    def reserve(self, account_id: str, order_id: str, instrument: str, side: Side, quantity: int,
+                price_cents: int, today: date) -> tuple[Reservation, bool]:
+        try:
+            r, change = rsv.new_reservation(account_id, order_id, instrument, side, quantity, price_cents, today)
+        except ValueError as exc:
+            raise WalletError("INVALID_TICKER", str(exc), 422) from exc
+        with self.store.transaction() as tx:
+            tx.lock_account(account_id, create=True)
+            existing = tx.reservation(account_id, order_id)
+            if existing is not None:
+                if existing.request_hash != r.request_hash:
+                    raise WalletError("DUPLICATE_RESERVATION",
+                                      f"order {order_id} already has a different reservation", 409)
+                return existing, False
+            self._check_covers(tx, r, change)
+            self._post_change(tx, r, change, "reserve", f"{side} {quantity} {r.instrument} @ {brl(price_cents)}")
+            tx.save_reservation(r)
+            return r, True
+
+    def _owned(self, tx: WalletTx, account_id: str, order_id: str) -> Reservation:
+        tx.lock_account(account_id, create=True)
+        r = tx.reservation(account_id, order_id)
+        if r is None:
+            raise WalletError("UNKNOWN_RESERVATION", f"no reservation for order {order_id}", 404)
+        return r
+
+    def replace(self, account_id: str, order_id: str, quantity: int, price_cents: int) -> Reservation:
+        with self.store.transaction() as tx:
+            r = self._owned(tx, account_id, order_id)
+            if r.status is not ReservationStatus.ACTIVE:
+                raise WalletError("RESERVATION_CLOSED", f"the reservation of order {order_id} is {r.status}", 409)
+            change = rsv.replace(r, quantity, price_cents)
+            self._check_covers(tx, r, change)
+            self._post_change(tx, r, change, "replace", f"replace: {quantity} {r.instrument} @ {brl(price_cents)}")
+            tx.save_reservation(r)
+            return r
+
+    def release(self, account_id: str, order_id: str) -> Reservation:
+        with self.store.transaction() as tx:
+            r = self._owned(tx, account_id, order_id)
+            change = rsv.release_all(r)
+            self._post_change(tx, r, change, "release", "reservation released")
+            tx.save_reservation(r)
+            return r
+
+    # --- order events (Kafka ``orders``) ---------------------------------------------------------------
+    def apply_order_event(self, ev: OrderEvent) -> EventOutcome:
+        with self.store.transaction() as tx:
+            known = tx.lock_account(ev.account_id, create=False)
+            if tx.event_seen(ev.event_id):
+                return EventOutcome.DUPLICATE
+            r = tx.reservation(ev.account_id, ev.order_id) if known else None
+            outcome = EventOutcome.UNKNOWN_ORDER if r is None else self._apply(tx, r, ev)
+            tx.record_event(ev.event_id, ev.account_id, ev.order_id, ev.event_type.value, outcome.value)
+            return outcome
+
+    def _apply(self, tx: WalletTx, r: Reservation, ev: OrderEvent) -> EventOutcome:
+        terminal = (ev.event_type in (OrderEventType.CANCELED, OrderEventType.EXPIRED, OrderEventType.REJECTED)
+                    or ev.status in TERMINAL_STATUSES
+                    or (ev.event_type is OrderEventType.FILLED and ev.leaves_quantity == 0))
+        final = ev.cum_quantity if terminal else None
+        if ev.event_type is OrderEventType.FILLED and ev.fill is not None:
+            self._apply_fill(tx, r, ev, final)
+        elif final is not None:
+            self._post_change(tx, r, rsv.end(r, final), "release", f"order {ev.event_type.value.split('.')[1]}")
+        else:
+            return EventOutcome.IGNORED
+        tx.save_reservation(r)
+        return EventOutcome.APPLIED
+
+    def _apply_fill(self, tx: WalletTx, r: Reservation, ev: OrderEvent, final: int | None) -> None:
+        assert ev.fill is not None
+        f, me = ev.fill, r.account_id
+        value = f.quantity * f.price_cents
+        effect = rsv.apply_fill(r, f.quantity, f.price_cents, f.fees_cents, final)
+        postings = change_postings(me, r.ticker, effect.release)
+        cost = tx.cost(me, r.ticker)
+        if r.side is Side.BUY:
+            postings += [Posting(me, Bucket.RESERVED, BRL, -effect.from_reserved),
+                         Posting(me, Bucket.AVAILABLE, BRL, -effect.from_available),
+                         Posting(me, Bucket.PAYABLE, BRL, value + f.fees_cents)]
+            postings += move(r.ticker, f.quantity, system(CLEARING), (me, Bucket.RECEIVABLE))
+            tx.save_cost(me, r.ticker, cost.buy(f.quantity, value, f.fees_cents))
+        else:
+            postings += [Posting(me, Bucket.RESERVED, r.ticker, -effect.from_reserved),
+                         Posting(me, Bucket.AVAILABLE, r.ticker, -effect.from_available),
+                         Posting(CLEARING, Bucket.MAIN, r.ticker, f.quantity),
+                         Posting(CLEARING, Bucket.MAIN, BRL, -value),
+                         Posting(B3_FEES, Bucket.MAIN, BRL, f.fees_cents),
+                         Posting(me, Bucket.RECEIVABLE, BRL, value - f.fees_cents)]
+            tx.save_cost(me, r.ticker, cost.sell(f.quantity))
+        memo = f"{r.side} {f.quantity} {ev.instrument} @ {brl(f.price_cents)}, fees {brl(f.fees_cents)}"
+        tx.post(JournalEntry(f"fill:{ev.event_id}", me, "fill", r.order_id, memo, tuple(postings)))
+        trade_date = date.fromisoformat(ev.trade_date)
+        tx.add_settlement(PendingSettlement(ev.event_id, me, r.order_id, r.side, r.ticker, f.quantity, value,
+                                            f.fees_cents, trade_date, settlement_date(trade_date)))
+
+    # --- settlement (T+2) ------------------------------------------------------------------------------
+    def settle_due(self, today: date, batch: int = 500) -> int:
+        """Settle every trade due on or before ``today``: pending → available. Idempotent."""
+        done = 0
+        while True:
+            due = self.store.due_settlements(today, batch)
+            for settlement_id, account_id in due:
+                with self.store.transaction() as tx:
+                    tx.lock_account(account_id, create=False)
+                    item = tx.settlement(settlement_id)
+                    if item is None or item.settled:
+                        continue
+                    tx.post(self._settlement_entry(item))
+                    tx.mark_settled(settlement_id)
+                    done += 1
+            if len(due) < batch:
+                return done
+
+    @staticmethod
+    def _settlement_entry(s: PendingSettlement) -> JournalEntry:
+        me = s.account_id
+        if s.side is Side.BUY:
+            postings = [Posting(me, Bucket.PAYABLE, BRL, -(s.value_cents + s.fees_cents)),
+                        Posting(CLEARING, Bucket.MAIN, BRL, s.value_cents),
+                        Posting(B3_FEES, Bucket.MAIN, BRL, s.fees_cents),
+                        *move(s.ticker, s.quantity, (me, Bucket.RECEIVABLE), (me, Bucket.AVAILABLE))]
+        else:
+            postings = list(move(BRL, s.value_cents - s.fees_cents, (me, Bucket.RECEIVABLE), (me, Bucket.AVAILABLE)))
+        memo = f"settlement {s.settle_date.isoformat()}: {s.side} {s.quantity} {s.ticker} of {s.trade_date.isoformat()}"
+        return JournalEntry(f"settle:{s.source_key}", me, "settlement", s.order_id, memo, tuple(postings))
+
+    # --- invariants ------------------------------------------------------------------------------------
+    def reconcile(self, account_id: str | None = None) -> list[Problem]:
+        return reconcile(self.store.ledger_totals(), self.store.user_balances(account_id),
+                         self.store.user_balances_from_postings(account_id),
+                         self.store.held_by_reservations(account_id))

@@ -1,0 +1,147 @@
+"""The wallet API's JSON: camelCase on the wire, integer cents and shares."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic.alias_generators import to_camel
+
+from mybroker.wallet.ledger import BRL, Bucket
+from mybroker.wallet.ports import StatementLine
+from mybroker.wallet.positions import Cost
+from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
+from mybroker.wallet.service import MAX_AMOUNT_CENTS, Transfer
+
+MAX_QUANTITY = 100_000_000
+MAX_PRICE_CENTS = 100_000_000
+OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:~-]+$")]
+IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:~-]+$")]
+
+
+class Camel(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
+                              extra="forbid")
+
+
+class TransferRequest(Camel):
+    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS, description="integer cents (R$10.50 -> 1050)")
+    idempotency_key: IdempotencyKey | None = Field(
+        default=None, description="or the Idempotency-Key header: the same key again returns the same transfer")
+
+
+class WalletView(Camel):
+    account_id: str
+    currency: str = BRL
+    available_cents: int = Field(description="free to spend or withdraw")
+    reserved_cents: int = Field(description="held for open buy orders")
+    receivable_cents: int = Field(description="sale proceeds arriving at settlement (T+2)")
+    payable_cents: int = Field(description="committed to buys, leaving at settlement (T+2)")
+
+    @classmethod
+    def of(cls, account_id: str, balances: dict[tuple[Bucket, str], int]) -> WalletView:
+        return cls(account_id=account_id, available_cents=balances.get((Bucket.AVAILABLE, BRL), 0),
+                   reserved_cents=balances.get((Bucket.RESERVED, BRL), 0),
+                   receivable_cents=balances.get((Bucket.RECEIVABLE, BRL), 0),
+                   payable_cents=balances.get((Bucket.PAYABLE, BRL), 0))
+
+
+class TransferView(Camel):
+    entry_id: int
+    kind: str
+    amount_cents: int
+    idempotency_key: str
+    created_at: datetime
+    wallet: WalletView
+
+    @classmethod
+    def of(cls, t: Transfer, wallet: WalletView) -> TransferView:
+        return cls(entry_id=t.entry.id, kind=t.entry.kind, amount_cents=t.amount_cents,
+                   idempotency_key=t.idempotency_key, created_at=t.entry.created_at, wallet=wallet)
+
+
+class ReservationRequest(Camel):
+    order_id: OrderId
+    ticker: Annotated[str, StringConstraints(min_length=5, max_length=7)] = Field(examples=["PETR4", "PETR4F"])
+    side: Side
+    quantity: int = Field(gt=0, le=MAX_QUANTITY)
+    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS, description="the limit, or a market order's protection price")
+
+
+class ReplaceRequest(Camel):
+    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="the order's new total quantity, filled shares included")
+    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS)
+
+
+class ReservationView(Camel):
+    order_id: str
+    side: Side
+    ticker: str
+    instrument: str
+    quantity: int
+    price_cents: int
+    reserved_cents: int
+    reserved_quantity: int
+    filled_quantity: int
+    status: ReservationStatus
+
+    @classmethod
+    def of(cls, r: Reservation) -> ReservationView:
+        return cls(order_id=r.order_id, side=r.side, ticker=r.ticker, instrument=r.instrument, quantity=r.quantity,
+                   price_cents=r.price_cents, reserved_cents=r.reserved_cents, reserved_quantity=r.reserved_quantity,
+                   filled_quantity=r.filled_quantity, status=r.status)
+
+
+class PositionView(Camel):
+    ticker: str
+    available_quantity: int
+    reserved_quantity: int = Field(description="held for open sell orders")
+    receivable_quantity: int = Field(description="bought, arriving at settlement (T+2)")
+    total_quantity: int
+    average_price_cents: int = Field(description="B3 rules: fees included, sells do not change it")
+    cost_cents: int
+    last_price_cents: int | None = Field(default=None, description="from the quote cache; null when unknown")
+    market_value_cents: int | None = None
+    quote_at: datetime | None = None
+
+
+class PositionsView(Camel):
+    items: list[PositionView]
+    market_value_cents: int = Field(description="sum over positions with a known price")
+
+
+def positions_of(balances: dict[tuple[Bucket, str], int], costs: dict[str, Cost]) -> list[PositionView]:
+    tickers = sorted({a for (_, a), v in balances.items() if a != BRL and v})
+    out = []
+    for t in tickers:
+        avail = balances.get((Bucket.AVAILABLE, t), 0)
+        res = balances.get((Bucket.RESERVED, t), 0)
+        rec = balances.get((Bucket.RECEIVABLE, t), 0)
+        cost = costs.get(t, Cost(0, 0))
+        out.append(PositionView(ticker=t, available_quantity=avail, reserved_quantity=res, receivable_quantity=rec,
+                                total_quantity=avail + res + rec, average_price_cents=cost.average_price_cents,
+                                cost_cents=cost.cost_cents))
+    return out
+
+
+class StatementLineView(Camel):
+    id: int
+    entry_id: int
+    posted_at: datetime
+    kind: str = Field(description="deposit, withdrawal, reserve, replace, release, fill, settlement")
+    ref: str = Field(description="the order id, idempotency key or settlement it belongs to")
+    memo: str
+    bucket: Bucket
+    asset: str = Field(description="BRL (amount in cents) or a ticker (amount in shares)")
+    amount: int
+
+    @classmethod
+    def of(cls, s: StatementLine) -> StatementLineView:
+        return cls(id=s.id, entry_id=s.entry_id, posted_at=s.posted_at, kind=s.kind, ref=s.ref, memo=s.memo,
+                   bucket=s.bucket, asset=s.asset, amount=s.amount)
+
+
+class StatementView(Camel):
+    items: list[StatementLineView]
+    next_cursor: int | None = Field(default=None, description="pass as ?cursor= for the next (older) page")
