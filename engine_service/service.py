@@ -6,6 +6,17 @@ market data to Kafka, the book to Redis); then acknowledge the batch. The engine
 ticks, reference prices) are journaled the same way. A crash loses nothing that was acknowledged, and
 on restart the journal replay re-publishes every output not known to be published: the deterministic
 exec ids make that idempotent downstream.
+
+Execution reports (and dead letters) are published without waiting message by message: the whole batch is
+written, then the service waits once for the broker's publisher confirms of all of it (:class:`ConfirmedChannel`),
+and only then acknowledges the batch's inputs. A nack or a lost connection stops the service before the ack;
+the restart replays the journal and re-publishes.
+
+Configurable for tests and for splitting instruments across processes: the input queue (env ``ENGINE_QUEUE``),
+the output exchange (``ENGINE_OUTPUT_EXCHANGE``), the dead-letter exchange and routing key
+(``ENGINE_DEAD_LETTER_EXCHANGE``, ``ENGINE_DEAD_LETTER_ROUTING_KEY``, default ``<queue>.dlq``), the Kafka
+topics, the clock (``clock=`` any object with ``now_ns()``; ``auto_clock=False`` sends no clock ticks at all)
+and the reference-price refresh from the quote cache (``reference_refresh=False``).
 """
 
 from __future__ import annotations
@@ -22,7 +33,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mybroker.contracts.engine import ExecutionReportMessage, parse_command, report_routing_key
+from mybroker.contracts.engine import DEAD_LETTER_EXCHANGE, parse_command, report_routing_key
 from mybroker.contracts.exchange import (
     BOOK_KEY,
     MARKET_DATA_TOPIC,
@@ -103,13 +114,73 @@ def b3_calendar() -> SessionCalendar:
     return SessionCalendar(days)
 
 
-class Publisher:
-    """Where outputs go. Execution reports: RabbitMQ, confirmed; market data: Kafka; book: Redis."""
+class ConfirmedChannel:
+    """Publishes on a pika channel in confirm mode without waiting per message; :meth:`wait` blocks until
+    the broker has confirmed everything published so far (one round trip per batch instead of per message).
 
-    def __init__(self, channel: Any, producer: Any, redis: Any) -> None:
-        self.channel = channel
+    Uses the asynchronous channel under pika's ``BlockingChannel`` (``channel._impl``): the blocking
+    adapter's own ``basic_publish`` waits for each confirm, which caps the service at a few hundred
+    messages a second.
+    """
+
+    def __init__(self, connection: Any, channel: Any, timeout_s: float = 30.0, per_message: bool = False) -> None:
+        self.connection = connection
+        self.per_message = per_message  # wait for each confirm (the old behaviour; for the benchmark)
+        self.impl = channel._impl
+        self.timeout_s = timeout_s
+        self.next_tag = 0  # delivery tag of the last message published
+        self.outstanding: set[int] = set()
+        self.nacked = 0
+        ready: list[bool] = []
+        self.impl.confirm_delivery(ack_nack_callback=self._on_confirm, callback=lambda _frame: ready.append(True))
+        deadline = time.monotonic() + timeout_s
+        while not ready:
+            if time.monotonic() > deadline:
+                raise TimeoutError("the broker did not enable publisher confirms")
+            connection.process_data_events(time_limit=0.05)
+
+    def _on_confirm(self, frame: Any) -> None:
+        method = frame.method
+        tag: int = method.delivery_tag
+        if method.NAME.endswith("Nack"):
+            self.nacked += 1
+        if method.multiple:
+            self.outstanding = {t for t in self.outstanding if t > tag}
+        else:
+            self.outstanding.discard(tag)
+
+    def publish(self, exchange: str, routing_key: str, body: bytes, properties: Any) -> None:
+        self.impl.basic_publish(exchange, routing_key, body, properties)
+        self.next_tag += 1
+        self.outstanding.add(self.next_tag)
+        if self.per_message:
+            self.wait()
+
+    def wait(self) -> None:
+        """Returns when every message published so far is confirmed; raises on a nack or a timeout (the
+        caller must then not acknowledge its inputs)."""
+        deadline = time.monotonic() + self.timeout_s
+        while self.outstanding:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(self.outstanding)} publisher confirms missing")
+            self.connection.process_data_events(time_limit=0.01)
+        if self.nacked:
+            raise RuntimeError(f"the broker refused {self.nacked} published messages")
+
+
+class Publisher:
+    """Where outputs go. Execution reports: RabbitMQ, confirmed; market data: Kafka; book: Redis.
+
+    :meth:`publish` only sends; the caller confirms with ``out.wait()`` before acknowledging inputs."""
+
+    def __init__(self, out: ConfirmedChannel | None, producer: Any, redis: Any, output_exchange: str = OUTPUT_EXCHANGE,
+                 trades_topic: str = TRADES_TOPIC, market_data_topic: str = MARKET_DATA_TOPIC) -> None:
+        self.out = out
         self.producer = producer
         self.redis = redis
+        self.output_exchange = output_exchange
+        self.trades_topic = trades_topic
+        self.market_data_topic = market_data_topic
 
     def publish(self, outputs: list[Output], engine: Engine) -> None:
         import pika
@@ -118,13 +189,13 @@ class Publisher:
         pipe = self.redis.pipeline(transaction=False) if self.redis is not None else None
         for o in outputs:
             if isinstance(o, ExecutionReport):
-                msg: ExecutionReportMessage = to_message(o)
+                body = report_json(o)
                 agent = o.investor_id.startswith(AGENT_PREFIX)
                 key = f"agent-report.{o.instrument}" if agent else report_routing_key(o.instrument)
-                self.channel.basic_publish(
-                    OUTPUT_EXCHANGE, key, msg.model_dump_json().encode(),
-                    pika.BasicProperties(content_type="application/json", delivery_mode=2,
-                                         message_id=msg.message_id, type="ExecutionReport"))
+                if self.out is not None:
+                    self.out.publish(self.output_exchange, key, body, pika.BasicProperties(
+                        content_type="application/json", delivery_mode=2,
+                        message_id=f"{o.instrument}:{o.exec_id}", type="ExecutionReport"))
                 if pipe is not None:
                     open_key = OPEN_ORDERS_KEY.format(instrument=o.instrument)
                     if o.exec_type == "REPLACED" and o.orig_client_order_id:
@@ -135,11 +206,11 @@ class Publisher:
                         pipe.hdel(open_key, o.client_order_id)
                 continue
             event: TradeEvent | BookTopEvent | DepthEvent | PhaseEvent | AuctionEvent
-            topic = MARKET_DATA_TOPIC
+            topic = self.market_data_topic
             if isinstance(o, Trade):
                 event = TradeEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts, trade_id=o.trade_id,
                                    price_cents=o.price, quantity=o.qty, aggressor_side=o.aggressor_side)
-                topic = TRADES_TOPIC
+                topic = self.trades_topic
             elif isinstance(o, Quote):
                 event = BookTopEvent(instrument=o.instrument, seq=o.seq, ts_ns=o.ts, bid_cents=o.bid_price,
                                      bid_quantity=o.bid_qty, ask_cents=o.ask_price, ask_quantity=o.ask_qty)
@@ -167,6 +238,11 @@ class Publisher:
             self.producer.flush(timeout=30)
 
 
+def report_json(r: ExecutionReport) -> bytes:
+    """The wire body of a report: ``to_message(r).model_dump_json()`` (validated), bytes."""
+    return to_message(r).model_dump_json().encode()
+
+
 def book_snapshot(engine: Engine, instrument: str, levels: int = 10) -> str:
     book = engine.book(instrument)
     bids, asks = book.depth()
@@ -182,14 +258,30 @@ def book_snapshot(engine: Engine, instrument: str, levels: int = 10) -> str:
 
 class EngineService:
     def __init__(self, journal_dir: Path, amqp_url: str, queue: str, kafka_bootstrap: str | None,
-                 redis_url: str | None, snapshot_every: int = 20_000) -> None:
+                 redis_url: str | None, snapshot_every: int = 20_000, *, output_exchange: str = OUTPUT_EXCHANGE,
+                 dead_letter_exchange: str = DEAD_LETTER_EXCHANGE, dead_letter_routing_key: str | None = None,
+                 trades_topic: str = TRADES_TOPIC, market_data_topic: str = MARKET_DATA_TOPIC,
+                 instruments: list[InstrumentConfig] | None = None, calendar: SessionCalendar | None = None,
+                 clock: Any = None, auto_clock: bool = True, reference_refresh: bool = True,
+                 prefetch: int = 1000, confirm_per_message: bool = False) -> None:
         from engine_service.journal import Journal, Snapshots
 
         self.amqp_url = amqp_url
         self.queue = queue
+        self.output_exchange = output_exchange
+        self.dead_letter_exchange = dead_letter_exchange
+        self.dead_letter_routing_key = dead_letter_routing_key or f"{queue}.dlq"
+        self.trades_topic = trades_topic
+        self.market_data_topic = market_data_topic
         self.kafka_bootstrap = kafka_bootstrap
         self.redis_url = redis_url
         self.snapshot_every = snapshot_every
+        self.auto_clock = auto_clock
+        self.reference_refresh = reference_refresh
+        self.prefetch = prefetch
+        self.confirm_per_message = confirm_per_message
+        self._instruments = instruments
+        self._calendar = calendar
         self.journal = Journal(journal_dir)
         self.snapshots = Snapshots(journal_dir / "snapshots")
         self.watermark_path = journal_dir / "published.json"
@@ -199,14 +291,17 @@ class EngineService:
         self.last_tick_ns = self.engine.now
         self.reference_prices: dict[str, int] = {}
         self.redis: Any = None
-        self.clock: Any = None
+        self.clock: Any = clock
+        self.out: ConfirmedChannel | None = None
 
     # ------------------------------------------------------------------ recovery
 
     def _recover(self) -> tuple[Engine, ServiceState, list[Output]]:
         latest = self.snapshots.latest()
         if latest is None:
-            engine, state, start = Engine(load_instruments(), b3_calendar()), ServiceState(), 0
+            instruments = self._instruments if self._instruments is not None else load_instruments()
+            calendar = self._calendar if self._calendar is not None else b3_calendar()
+            engine, state, start = Engine(instruments, calendar), ServiceState(), 0
         else:
             start, blob = latest
             saved = pickle.loads(blob)
@@ -258,6 +353,8 @@ class EngineService:
     def internal_inputs(self) -> list[Output]:
         """Clock ticks (the shared, possibly simulated clock) and reference prices from the quote cache."""
         outputs: list[Output] = []
+        if not self.auto_clock:
+            return outputs
         now_ns = self.clock.now_ns() if self.clock is not None else time.time_ns()
         if now_ns - self.last_tick_ns >= 1_000_000_000 or now_ns < self.last_tick_ns:
             self.last_tick_ns = now_ns
@@ -265,7 +362,7 @@ class EngineService:
         return outputs
 
     def refresh_reference_prices(self) -> list[Output]:
-        if self.redis is None:
+        if self.redis is None or not self.reference_refresh:
             return []
         from mybroker.market_data.cache import QuoteCache
 
@@ -293,7 +390,8 @@ class EngineService:
         from mybroker.clock import SystemClock
 
         self.redis = redis_lib.Redis.from_url(self.redis_url) if self.redis_url else None
-        self.clock = SystemClock(self.redis)
+        if self.clock is None:
+            self.clock = SystemClock(self.redis)
         producer = None
         if self.kafka_bootstrap:
             from kafka import KafkaProducer
@@ -301,12 +399,14 @@ class EngineService:
             producer = KafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all", linger_ms=5)
         conn = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
         channel = conn.channel()
-        channel.confirm_delivery()
-        channel.exchange_declare(OUTPUT_EXCHANGE, exchange_type="topic", durable=True)
-        channel.basic_qos(prefetch_count=500)
-        publisher = Publisher(channel, producer, self.redis)
+        channel.exchange_declare(self.output_exchange, exchange_type="topic", durable=True)
+        channel.basic_qos(prefetch_count=self.prefetch)
+        self.out = out = ConfirmedChannel(conn, channel, per_message=self.confirm_per_message)
+        publisher = Publisher(out, producer, self.redis, self.output_exchange, self.trades_topic,
+                              self.market_data_topic)
         if self.unpublished:
             publisher.publish(self.unpublished, self.engine)
+            out.wait()
             self.unpublished = []
         self._save_watermark()
         deliveries: list[tuple[Any, Any, bytes]] = []
@@ -315,17 +415,20 @@ class EngineService:
         last_watermark = time.monotonic()
         log.info("engine consuming %s; %d instruments", self.queue, len(self.engine.books))
         while not self.stopping:
-            conn.process_data_events(time_limit=0.005 if deliveries else 0.05)
+            if not deliveries:
+                conn.process_data_events(time_limit=0.05)
+            conn.process_data_events(time_limit=0)
             outputs = self.internal_inputs()
             if time.monotonic() - last_reference > 2.0:
                 outputs += self.refresh_reference_prices()
                 last_reference = time.monotonic()
             batch, deliveries = deliveries, []
             for method, props, body in batch:
-                outputs += self._handle(channel, method, props, body)
+                outputs += self._handle(method, props, body)
             self.journal.sync()  # durable before anything is published or acknowledged
             if outputs:
                 publisher.publish(outputs, self.engine)
+            out.wait()  # reports and dead letters confirmed before the inputs are acknowledged
             if batch:
                 channel.basic_ack(delivery_tag=batch[-1][0].delivery_tag, multiple=True)
             if time.monotonic() - last_watermark > 1.0:
@@ -340,27 +443,27 @@ class EngineService:
         if producer is not None:
             producer.close()
 
-    def _handle(self, channel: Any, method: Any, props: Any, body: bytes) -> list[Output]:
+    def _handle(self, method: Any, props: Any, body: bytes) -> list[Output]:
         try:
             command = parse_command(body)
         except (ValidationError, ValueError) as exc:
-            self._dead_letter(channel, props, body, f"unparseable command: {exc}")
+            self._dead_letter(props, body, f"unparseable command: {exc}")
             return []
         if command.command_id in self.state.seen_commands:
             return []  # a redelivery of a command already journaled
         try:
             core_input = to_input(command, self.state.order_ids)
         except Exception as exc:  # a command the core cannot even take: dead-letter it with the reason
-            self._dead_letter(channel, props, body, f"untranslatable command: {exc}")
+            self._dead_letter(props, body, f"untranslatable command: {exc}")
             return []
         return self.apply(command.command_id, core_input)
 
-    def _dead_letter(self, channel: Any, props: Any, body: bytes, error: str) -> None:
+    def _dead_letter(self, props: Any, body: bytes, error: str) -> None:
         import pika
-        from mybroker.contracts.engine import DEAD_LETTER_EXCHANGE
 
         log.warning("dead-lettering a message: %s", error)
-        channel.basic_publish(DEAD_LETTER_EXCHANGE, f"{self.queue}.dlq", body, pika.BasicProperties(
+        assert self.out is not None
+        self.out.publish(self.dead_letter_exchange, self.dead_letter_routing_key, body, pika.BasicProperties(
             delivery_mode=2, headers={"x-error": error[:1000], "x-original-message-id": props.message_id or ""}))
 
 
@@ -372,8 +475,11 @@ def main() -> None:
         logging.getLogger(chatty).setLevel(logging.WARNING)
     s = settings()
     journal_dir = Path(os.environ.get("ENGINE_JOURNAL_DIR", "var/engine"))
-    service = EngineService(journal_dir, s.amqp_url(), os.environ.get("ENGINE_QUEUE", "engine.orders"),
-                            s.kafka_bootstrap_servers, s.redis_url)
+    service = EngineService(
+        journal_dir, s.amqp_url(), os.environ.get("ENGINE_QUEUE", "engine.orders"), s.kafka_bootstrap_servers,
+        s.redis_url, output_exchange=os.environ.get("ENGINE_OUTPUT_EXCHANGE", OUTPUT_EXCHANGE),
+        dead_letter_exchange=os.environ.get("ENGINE_DEAD_LETTER_EXCHANGE", DEAD_LETTER_EXCHANGE),
+        dead_letter_routing_key=os.environ.get("ENGINE_DEAD_LETTER_ROUTING_KEY") or None)
     agents = None
     if os.environ.get("LIQUIDITY_AGENTS", "on") == "on":
         from engine_service.agents import LiquidityAgents
