@@ -84,11 +84,29 @@ class JwtAuthorizer:
         self.issuer = issuer
         self.audiences = set(audiences)
         self.jwks = jwt.PyJWKClient(jwks_url, cache_keys=True, lifespan=300)
+        # tokens whose signature, issuer and audience were checked: their claims, until they expire
+        self._verified: dict[str, dict[str, Any]] = {}
+        self._verified_max = 10_000
 
     def verify(self, authorization: str | None) -> dict[str, Any] | None:
         if not authorization:
             return None
         token = authorization[7:] if authorization.lower().startswith("bearer ") else authorization
+        known = self._verified.get(token)
+        if known is not None:
+            now = time.time()
+            if float(known["exp"]) > now and float(known.get("nbf", 0)) <= now:
+                return known
+            self._verified.pop(token, None)
+            return None
+        claims = self._check(token)
+        if claims is not None:
+            if len(self._verified) >= self._verified_max:
+                self._verified.clear()
+            self._verified[token] = claims
+        return claims
+
+    def _check(self, token: str) -> dict[str, Any] | None:
         try:
             key = self.jwks.get_signing_key_from_jwt(token)
             claims: dict[str, Any] = jwt.decode(

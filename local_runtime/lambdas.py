@@ -82,6 +82,7 @@ class ExecutionEnvironment:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.invocations = 0
+        self._conn: http.client.HTTPConnection | None = None  # kept alive between invocations
 
     @property
     def log(self) -> Path:
@@ -94,6 +95,7 @@ class ExecutionEnvironment:
         rie = BIN / "aws-lambda-rie"
         if not rie.exists():
             raise RuntimeError(f"the Lambda Runtime Interface Emulator is not built ({rie}); run scripts/up")
+        self._close_connection()
         self.port, api_port = free_port(), free_port()
         code_dir = ROOT / self.function.code_dir
         env = {
@@ -139,23 +141,41 @@ class ExecutionEnvironment:
         if not self.alive():
             self.start()
         started = time.perf_counter()
-        # the emulator enforces the function's timeout itself; this margin only guards against a hung emulator
-        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.function.timeout_s + 30)
+        reused = self._conn is not None
         try:
-            conn.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
-            resp = conn.getresponse()
+            try:
+                resp = self._post(payload)
+            except (http.client.RemoteDisconnected, BrokenPipeError):
+                if not reused:
+                    raise
+                # the emulator closed the idle kept-alive connection before reading the request: a fresh one
+                self._close_connection()
+                resp = self._post(payload)
             body = resp.read()
             status = resp.status
+            if resp.will_close:
+                self._close_connection()
         except (OSError, http.client.HTTPException) as exc:
             self.stop()  # a fresh emulator on the next call
             body = json.dumps({"errorType": "Runtime.EmulatorFailure", "errorMessage": str(exc)}).encode()
             status = 502
-        finally:
-            conn.close()
         self.invocations += 1
         return InvokeResult(body, classify(status, body), (time.perf_counter() - started) * 1000, self.index)
 
+    def _post(self, payload: bytes) -> http.client.HTTPResponse:
+        if self._conn is None:
+            # the emulator enforces the function's timeout itself; this margin only guards against a hung emulator
+            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.function.timeout_s + 30)
+        self._conn.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
+        return self._conn.getresponse()
+
+    def _close_connection(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+        self._conn = None
+
     def stop(self) -> None:
+        self._close_connection()
         if self.process is not None and self.process.poll() is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, 15)

@@ -3,29 +3,64 @@ catalog (instrument rules, cached in process) and the wallet (reservations)."""
 
 from __future__ import annotations
 
+import http.client
 import json
+import threading
 import time
 import urllib.error
-import urllib.request
 from typing import Any
+from urllib.parse import urlsplit
 
 from mybroker.orders.domain import InstrumentRules, OrderError
 from mybroker.orders.service import WalletRefused, WalletUnavailable
 
 TIMEOUT_S = 8.0
+_local = threading.local()  # one keep-alive connection per thread and origin, reused across invocations
+
+
+def _connection(scheme: str, netloc: str) -> http.client.HTTPConnection:
+    conns: dict[tuple[str, str], http.client.HTTPConnection] = _local.__dict__.setdefault("conns", {})
+    conn = conns.get((scheme, netloc))
+    if conn is None:
+        cls = http.client.HTTPSConnection if scheme == "https" else http.client.HTTPConnection
+        conn = conns[(scheme, netloc)] = cls(netloc, timeout=TIMEOUT_S)
+    return conn
+
+
+def _drop(scheme: str, netloc: str) -> None:
+    conn = _local.__dict__.get("conns", {}).pop((scheme, netloc), None)
+    if conn is not None:
+        conn.close()
 
 
 def _call(method: str, url: str, authorization: str, body: Any = None) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else None
-    req = urllib.request.Request(url, method=method, data=data)
-    req.add_header("Authorization", authorization)
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        raise urllib.error.URLError(f"unknown url type: {url!r}")
+    target = parts.path + (f"?{parts.query}" if parts.query else "")
+    headers = {"Authorization": authorization, "Host": parts.netloc}
     if data is not None:
-        req.add_header("Content-Type", "application/json")
-    try:
-        with urllib.request.urlopen(req, timeout=TIMEOUT_S) as r:
+        headers["Content-Type"] = "application/json"
+    for attempt in (1, 2):
+        conn = _connection(parts.scheme, parts.netloc)
+        try:
+            conn.request(method, target, body=data, headers=headers)
+            r = conn.getresponse()
             status, raw = r.status, r.read()
-    except urllib.error.HTTPError as e:
-        status, raw = e.code, e.read()
+        except (BrokenPipeError, ConnectionResetError):  # RemoteDisconnected is one too
+            # a kept-alive connection the server closed while idle: once more on a fresh one (only then, so a
+            # request that timed out is not sent twice; a repeated reservation answers 409, taken as done)
+            _drop(parts.scheme, parts.netloc)
+            if attempt == 2:
+                raise
+            continue
+        except (OSError, http.client.HTTPException):
+            _drop(parts.scheme, parts.netloc)
+            raise
+        if r.will_close:
+            _drop(parts.scheme, parts.netloc)
+        break
     try:
         parsed = json.loads(raw) if raw else None
     except ValueError:

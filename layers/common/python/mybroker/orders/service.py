@@ -8,6 +8,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -47,6 +48,7 @@ from mybroker.orders.ports import (
 )
 
 log = logging.getLogger(__name__)
+_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-publisher")  # starts on first use
 ENGINE_EXCHANGE = "engine.input"
 Clock = Callable[[], datetime]
 
@@ -58,6 +60,11 @@ class WalletRefused(OrderError):
 class WalletUnavailable(OrderError):
     def __init__(self, message: str) -> None:
         super().__init__("WALLET_UNAVAILABLE", message, status=503)
+
+
+def _background() -> ThreadPoolExecutor:
+    """One thread per process: background publications run one after the other, in the order submitted."""
+    return _executor
 
 
 def order_event(order: Order, emitted: Emitted, seq: int, occurred_at: datetime) -> OrderEvent:
@@ -98,6 +105,10 @@ class OrdersService:
     clock: Clock = lambda: datetime.now(UTC)
     allow_closed_market: bool = False
     new_id: Callable[[], str] = lambda: str(uuid.uuid4())
+    # events (Kafka) published after the answer, by one background thread in outbox order, then marked sent;
+    # engine commands (RabbitMQ) stay on the request path. Whatever a freeze or a crash leaves unsent is the
+    # sweeper's, as for any publishing failure.
+    background_events: bool = False
 
     # --- place ---------------------------------------------------------------------------------------
     def place(self, account_id: str, authorization: str, req: PlaceRequest) -> tuple[Order, bool]:
@@ -166,13 +177,33 @@ class OrdersService:
     def _publish(self, stored: Sequence[OutboxMessage]) -> None:
         if not stored:
             return
+        if not self.background_events:
+            sent = self._publish_quietly(stored)
+            if sent:
+                self.repository.mark_sent(sent)
+            return
+        first_event = next((i for i, m in enumerate(stored) if m.destination == "kafka"), len(stored))
+        head, tail = stored[:first_event], stored[first_event:]
+        sent = self._publish_quietly(head) if head else []
+        if len(sent) < len(head):  # stopped at a failure: what follows waits for the sweeper, in order
+            tail = []
+        _background().submit(self._publish_then_mark, sent, tail)
+
+    def _publish_quietly(self, messages: Sequence[OutboxMessage]) -> list[int]:
         try:
-            sent = self.publisher.publish(stored)
+            return self.publisher.publish(messages)
         except Exception:  # the sweeper publishes what is left
             log.exception("publishing the outbox failed; the sweeper will retry")
-            return
-        if sent:
-            self.repository.mark_sent(sent)
+            return []
+
+    def _publish_then_mark(self, sent: list[int], rest: Sequence[OutboxMessage]) -> None:
+        """In the background thread: publish ``rest`` (events), then mark everything published as sent."""
+        try:
+            done = sent + (self._publish_quietly(rest) if rest else [])
+            if done:
+                self.repository.mark_sent(done)
+        except Exception:  # rows left unmarked are published again by the sweeper; consumers dedupe
+            log.exception("marking the outbox sent failed; the sweeper will publish it again")
 
     # --- read ----------------------------------------------------------------------------------------
     def get(self, account_id: str, order_id: str) -> Order:

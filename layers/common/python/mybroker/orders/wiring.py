@@ -51,6 +51,8 @@ def service(*, rabbitmq: bool = True, kafka: bool = True, http: bool = True) -> 
         publisher=OutboxPublisher(rabbit, producer),
         clock=clock.now,
         allow_closed_market=env_flag("ORDERS_ALLOW_CLOSED_MARKET"),
+        # the API answers once the command is with the engine; events follow right after (outbox behind them)
+        background_events=http and env_flag("ORDERS_BACKGROUND_EVENTS", True),
     )
     return _service
 
