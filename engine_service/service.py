@@ -289,6 +289,7 @@ class EngineService:
         self.engine, self.state, self.unpublished = self._recover()
         self.last_snapshot_line = self.journal.next_line
         self.last_tick_ns = self.engine.now
+        self.mirror = os.environ.get("MARKET_DATA_MODE", "mirror").lower() == "mirror"
         self.reference_prices: dict[str, int] = {}
         self.redis: Any = None
         self.clock: Any = clock
@@ -375,9 +376,10 @@ class EngineService:
                 return outputs
             if price and price != self.reference_prices.get(cfg.symbol):
                 book = self.engine.book(cfg.symbol)
-                if book.reference_price == 0 or book.phase != "CONTINUOUS":
-                    # the feed sets the reference while the market is closed or in a call; during
-                    # continuous trading the book's own trades move it
+                if self.mirror or book.reference_price == 0 or book.phase != "CONTINUOUS":
+                    # mirror mode: the external feed sets the reference (the broker's tunnels and
+                    # protection prices use the same cache); simulated mode: the feed gives only the
+                    # reference while the market is closed or in a call, and trades move it after
                     outputs += self.apply("", SetReferencePrice(cfg.symbol, price))
                 self.reference_prices[cfg.symbol] = price
         return outputs

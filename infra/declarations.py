@@ -297,8 +297,9 @@ SYSTEM = System(
         Topic("esm-failures", partitions=3, key="source record key"),
     ),
     rabbitmq_sources=(
+        # no batching window: every report waiting 0.5 s for company was most of an order's latency
         RabbitMqSource("execution-reports", "orders-execution-reports", "broker.execution-reports",
-                       batch_size=100, batching_window_s=0.5),
+                       batch_size=100, batching_window_s=0),
     ),
     kafka_sources=(
         KafkaSource("wallet-order-events", "wallet-order-events", "orders", batch_size=100,
