@@ -5,13 +5,21 @@ Hot-path notes: prices are ints; each side is a dict ``price -> PriceLevel`` plu
 keys whose *last* element is the best price (bids keyed by price, asks by ``-price``); a price
 level is an intrusive doubly linked list of orders (O(1) cancel). Outputs are NamedTuples built
 with ``tuple.__new__`` (no keyword parsing) and appended to ``self.out``.
+
+Fast paths (continuous trading, nothing else touched by this input): a LIMIT/MARKET order that does
+not cross rests and publishes its NEW, L2 and (if the top changed) L1 inline; a cancel of a resting
+order does the same. Everything else goes through ``_execute``/``_match`` and ``flush()``; both give
+the same outputs. The module is written for mypyc as well (``build_native.py``): ``Final``
+module constants and class aliases (C statics instead of module-dict lookups), typed attributes,
+and input fields type-checked on an untyped view *before* the typed unpacking, so that a
+malformed input gives the same reject compiled as in pure Python.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, insort
 from sys import intern
-from typing import Any
+from typing import Any, Final
 
 from engine_service.core.records import (
     AUCTION_PHASES,
@@ -30,62 +38,73 @@ from engine_service.core.records import (
     Trade,
 )
 
-_tnew = tuple.__new__
+_tnew: Final = tuple.__new__
+# Module-level Final aliases: mypyc reads them from C statics instead of the module dict.
+_EXEC: Final = ExecutionReport
+_TRADE: Final = Trade
+_L1: Final = Quote
+_L2: Final = DepthUpdate
+_PHASE: Final = PhaseChange
+_AUCTION: Final = AuctionInfo
+_intern: Final = intern
+_insort: Final = insort
+_bisect_left: Final = bisect_left
+IN_AUCTION: Final = AUCTION_PHASES
 
-BUY = "BUY"
-SELL = "SELL"
-LIMIT = OrderType.LIMIT
-MARKET = OrderType.MARKET
-MWLAL = OrderType.MARKET_WITH_LEFTOVER_AS_LIMIT
-STOP = OrderType.STOP
-STOP_LIMIT = OrderType.STOP_LIMIT
-ORDER_TYPES = frozenset({LIMIT, MARKET, MWLAL, STOP, STOP_LIMIT})
-DAY = "DAY"
-IOC = "IOC"
-FOK = "FOK"
-GTC = "GTC"
-GTD = "GTD"
-MOC = "AT_THE_CLOSE"
-MOA = "GOOD_FOR_AUCTION"
-TIFS = frozenset({DAY, IOC, FOK, GTC, GTD, MOC, MOA})
-STP_NONE = SelfTradePrevention.NONE
-STP_AGGRESSOR = SelfTradePrevention.CANCEL_AGGRESSOR
-STP_RESTING = SelfTradePrevention.CANCEL_RESTING
-STP_BOTH = SelfTradePrevention.CANCEL_BOTH
-STP_MODES = frozenset({STP_NONE, STP_AGGRESSOR, STP_RESTING, STP_BOTH})
+BUY: Final = "BUY"
+SELL: Final = "SELL"
+LIMIT: Final = OrderType.LIMIT
+MARKET: Final = OrderType.MARKET
+MWLAL: Final = OrderType.MARKET_WITH_LEFTOVER_AS_LIMIT
+STOP: Final = OrderType.STOP
+STOP_LIMIT: Final = OrderType.STOP_LIMIT
+ORDER_TYPES: Final = frozenset({LIMIT, MARKET, MWLAL, STOP, STOP_LIMIT})
+DAY: Final = "DAY"
+IOC: Final = "IOC"
+FOK: Final = "FOK"
+GTC: Final = "GTC"
+GTD: Final = "GTD"
+MOC: Final = "AT_THE_CLOSE"
+MOA: Final = "GOOD_FOR_AUCTION"
+TIFS: Final = frozenset({DAY, IOC, FOK, GTC, GTD, MOC, MOA})
+STP_NONE: Final = SelfTradePrevention.NONE
+STP_AGGRESSOR: Final = SelfTradePrevention.CANCEL_AGGRESSOR
+STP_RESTING: Final = SelfTradePrevention.CANCEL_RESTING
+STP_BOTH: Final = SelfTradePrevention.CANCEL_BOTH
+STP_MODES: Final = frozenset({STP_NONE, STP_AGGRESSOR, STP_RESTING, STP_BOTH})
 
-EX_NEW = "NEW"
-EX_PARTIAL = "PARTIALLY_FILLED"
-EX_FILLED = "FILLED"
-EX_CANCELED = "CANCELED"
-EX_REPLACED = "REPLACED"
-EX_REJECTED = "REJECTED"
-EX_EXPIRED = "EXPIRED"
-EX_TRIGGERED = "TRIGGERED"
+EX_NEW: Final = "NEW"
+EX_PARTIAL: Final = "PARTIALLY_FILLED"
+EX_FILLED: Final = "FILLED"
+EX_CANCELED: Final = "CANCELED"
+EX_REPLACED: Final = "REPLACED"
+EX_REJECTED: Final = "REJECTED"
+EX_EXPIRED: Final = "EXPIRED"
+EX_TRIGGERED: Final = "TRIGGERED"
 
-CONTINUOUS = Phase.CONTINUOUS
-CLOSED = Phase.CLOSED
-PRE_OPEN = Phase.PRE_OPEN
-HALTED = Phase.HALTED
-VOLATILITY_AUCTION = Phase.VOLATILITY_AUCTION
-CLOSING_CALL = Phase.CLOSING_CALL
+CONTINUOUS: Final = Phase.CONTINUOUS
+CLOSED: Final = Phase.CLOSED
+PRE_OPEN: Final = Phase.PRE_OPEN
+HALTED: Final = Phase.HALTED
+VOLATILITY_AUCTION: Final = Phase.VOLATILITY_AUCTION
+CLOSING_CALL: Final = Phase.CLOSING_CALL
 
-MAX_PRICE = 1 << 62
+MAX_PRICE: Final = 1 << 62
 Depth = list[tuple[int, list[tuple[int, int]]]]
 
 # Where a live order sits.
-IN_BOOK = 0
-IN_STOPS = 1
-IN_PENDING = 2  # AT_THE_CLOSE / GOOD_FOR_AUCTION waiting for their auction
+IN_BOOK: Final = 0
+IN_STOPS: Final = 1
+IN_PENDING: Final = 2  # AT_THE_CLOSE / GOOD_FOR_AUCTION waiting for their auction
 
 # Match outcomes.
-MATCH_DONE = 0
-MATCH_SELF_TRADE = 1
-MATCH_AUCTION = 2
+MATCH_DONE: Final = 0
+MATCH_SELF_TRADE: Final = 1
+MATCH_AUCTION: Final = 2
 
 
 # Order fields saved by a snapshot (the links are rebuilt from the level queues).
-ORDER_STATE_FIELDS = (
+ORDER_STATE_FIELDS: Final = (
     "order_id",
     "client_order_id",
     "investor_id",
@@ -312,7 +331,7 @@ class OrderBook:
         cum = o.cum
         self.out.append(
             _tnew(
-                ExecutionReport,
+                _EXEC,
                 (
                     "EXEC", seq, self.symbol, seq, exec_type, o.order_id, o.client_order_id,
                     orig_client_order_id, o.investor_id, o.side, o.order_type, o.tif, o.price, o.qty,
@@ -322,20 +341,20 @@ class OrderBook:
             )
         )
 
-    def _reject_new(self, msg: NewOrder, reason: str) -> None:
+    def _reject_new(self, msg: tuple[Any, ...], reason: str) -> None:
+        """REJECTED for a NewOrder; ``msg`` is read untyped (its fields may be of any type)."""
         self.seq = seq = self.seq + 1
         self.out.append(
             _tnew(
-                ExecutionReport,
+                _EXEC,
                 (
-                    "EXEC", seq, self.symbol, seq, EX_REJECTED, 0, msg.client_order_id, "",
-                    msg.investor_id, msg.side, msg.order_type, msg.tif, msg.price, msg.qty,
-                    0, 0, 0, 0, 0, 0, reason, self.now,
+                    "EXEC", seq, self.symbol, seq, EX_REJECTED, 0, msg[1], "", msg[2], msg[3], msg[6],
+                    msg[7], msg[5], msg[4], 0, 0, 0, 0, 0, 0, reason, self.now,
                 ),
             )
         )
 
-    def _reject_request(self, order_id: int, client_order_id: str, reason: str, o: Order | None) -> None:
+    def _reject_request(self, order_id: Any, client_order_id: Any, reason: str, o: Order | None) -> None:
         self.seq = seq = self.seq + 1
         if o is None:
             fields: tuple[Any, ...] = (
@@ -349,12 +368,12 @@ class OrderBook:
                 o.client_order_id, o.investor_id, o.side, o.order_type, o.tif, o.price, o.qty, cum,
                 o.leaves, (2 * o.cum_value + cum) // (2 * cum) if cum else 0, 0, 0, 0, reason, self.now,
             )
-        self.out.append(_tnew(ExecutionReport, fields))
+        self.out.append(_tnew(_EXEC, fields))
 
     def _emit_phase(self) -> None:
         self.seq = seq = self.seq + 1
         self.out.append(
-            _tnew(PhaseChange, ("PHASE", seq, self.symbol, self.phase, self.auction_end_ns, self.now))
+            _tnew(_PHASE, ("PHASE", seq, self.symbol, self.phase, self.auction_end_ns, self.now))
         )
 
     def _remove_live(self, o: Order) -> None:
@@ -372,7 +391,7 @@ class OrderBook:
                     if keys[-1] == price:
                         keys.pop()
                     else:
-                        del keys[bisect_left(keys, price)]
+                        del keys[_bisect_left(keys, price)]
             else:
                 level = self.asks[price]
                 level.unlink(o)
@@ -383,7 +402,7 @@ class OrderBook:
                     if keys[-1] == -price:
                         keys.pop()
                     else:
-                        del keys[bisect_left(keys, -price)]
+                        del keys[_bisect_left(keys, -price)]
         elif where == IN_STOPS:
             self.stops.remove(o)
         else:
@@ -403,7 +422,7 @@ class OrderBook:
                 if not keys or price > keys[-1]:
                     keys.append(price)
                 else:
-                    insort(keys, price)
+                    _insort(keys, price)
             self.touched_bids[price] = None
         else:
             level = self.asks.get(price)
@@ -413,7 +432,7 @@ class OrderBook:
                 if not keys or -price > keys[-1]:
                     keys.append(-price)
                 else:
-                    insort(keys, -price)
+                    _insort(keys, -price)
             self.touched_asks[price] = None
         level.append(o)
 
@@ -437,10 +456,10 @@ class OrderBook:
                 level = bids.get(price)
                 seq += 1
                 if level is None:
-                    out.append(_tnew(DepthUpdate, ("L2", seq, symbol, BUY, price, 0, 0, now)))
+                    out.append(_tnew(_L2, ("L2", seq, symbol, BUY, price, 0, 0, now)))
                 else:
                     out.append(
-                        _tnew(DepthUpdate, ("L2", seq, symbol, BUY, price, level.qty, level.count, now))
+                        _tnew(_L2, ("L2", seq, symbol, BUY, price, level.qty, level.count, now))
                     )
                 if price >= old_bid:
                     top_touched = True
@@ -452,137 +471,294 @@ class OrderBook:
                 level = asks.get(price)
                 seq += 1
                 if level is None:
-                    out.append(_tnew(DepthUpdate, ("L2", seq, symbol, SELL, price, 0, 0, now)))
+                    out.append(_tnew(_L2, ("L2", seq, symbol, SELL, price, 0, 0, now)))
                 else:
                     out.append(
-                        _tnew(DepthUpdate, ("L2", seq, symbol, SELL, price, level.qty, level.count, now))
+                        _tnew(_L2, ("L2", seq, symbol, SELL, price, level.qty, level.count, now))
                     )
                 if price <= old_ask or not old_ask:
                     top_touched = True
             ta.clear()
         if top_touched:
-            if self.bid_keys:
-                bid_price = self.bid_keys[-1]
-                bid_qty = self.bids[bid_price].qty
-            else:
-                bid_price = bid_qty = 0
-            if self.ask_keys:
-                ask_price = -self.ask_keys[-1]
-                ask_qty = self.asks[ask_price].qty
-            else:
-                ask_price = ask_qty = 0
-            if l1[0] != bid_price or l1[1] != bid_qty or l1[2] != ask_price or l1[3] != ask_qty:
-                self.l1 = (bid_price, bid_qty, ask_price, ask_qty)
-                seq += 1
-                out.append(_tnew(Quote, ("L1", seq, symbol, bid_price, bid_qty, ask_price, ask_qty, now)))
+            seq = self._publish_l1(seq)
         self.seq = seq
-        if self.phase in AUCTION_PHASES:
+        if self.phase in IN_AUCTION:
             self.publish_indicative()
+
+    def _publish_l1(self, seq: int) -> int:
+        """Append an L1 quote if the top of book differs from the published one; returns the
+        sequence number after it (``seq`` is the last one used)."""
+        bid_keys = self.bid_keys
+        if bid_keys:
+            bid_price = bid_keys[-1]
+            bid_qty = self.bids[bid_price].qty
+        else:
+            bid_price = bid_qty = 0
+        ask_keys = self.ask_keys
+        if ask_keys:
+            ask_price = -ask_keys[-1]
+            ask_qty = self.asks[ask_price].qty
+        else:
+            ask_price = ask_qty = 0
+        l1 = self.l1
+        if l1[0] != bid_price or l1[1] != bid_qty or l1[2] != ask_price or l1[3] != ask_qty:
+            self.l1 = (bid_price, bid_qty, ask_price, ask_qty)
+            seq += 1
+            self.out.append(_tnew(_L1, ("L1", seq, self.symbol, bid_price, bid_qty, ask_price, ask_qty, self.now)))
+        return seq
 
     # ------------------------------------------------------------ inputs
 
     def new_order(self, msg: NewOrder) -> None:
+        # ---- validation (nothing is mutated before an order is accepted). The field types are
+        # checked on an untyped view before the typed unpacking: compiled with mypyc, unpacking a
+        # mistyped field would raise instead of giving the same INVALID_ORDER as pure Python.
+        m: tuple[Any, ...] = msg
+        if (
+            (m[3] != BUY and m[3] != SELL)
+            or m[6] not in ORDER_TYPES
+            or m[7] not in TIFS
+            or m[13] not in STP_MODES
+            or type(m[4]) is not int
+            or type(m[5]) is not int
+            or type(m[8]) is not int
+            or type(m[9]) is not int
+            or type(m[10]) is not int
+            or type(m[11]) is not int
+            or type(m[12]) is not int
+            or type(m[1]) is not str
+            or type(m[2]) is not str
+        ):
+            return self._reject_new(m, Reason.INVALID_ORDER)
         (_, client_order_id, investor_id, side, qty, price, order_type, tif, stop_price, protection,
          display, min_qty, expire_date, stp) = msg
-        # ---- validation (nothing is mutated before an order is accepted)
-        if (
-            (side != BUY and side != SELL)
-            or order_type not in ORDER_TYPES
-            or tif not in TIFS
-            or stp not in STP_MODES
-            or type(qty) is not int
-            or type(price) is not int
-            or type(stop_price) is not int
-            or type(protection) is not int
-            or type(display) is not int
-            or type(min_qty) is not int
-            or type(expire_date) is not int
-            or type(client_order_id) is not str
-            or type(investor_id) is not str
-        ):
-            return self._reject_new(msg, Reason.INVALID_ORDER)
         phase = self.phase
         if phase != CONTINUOUS:
             if phase in (CLOSED, PRE_OPEN):
-                return self._reject_new(msg, Reason.MARKET_CLOSED)
+                return self._reject_new(m, Reason.MARKET_CLOSED)
             if phase == HALTED:
-                return self._reject_new(msg, Reason.INSTRUMENT_HALTED)
+                return self._reject_new(m, Reason.INSTRUMENT_HALTED)
             if tif in (IOC, FOK) or order_type == MWLAL:
-                return self._reject_new(msg, Reason.INVALID_TIF_FOR_PHASE)
+                return self._reject_new(m, Reason.INVALID_TIF_FOR_PHASE)
         lot = self.lot
         if qty <= 0 or qty % lot or (self.max_qty and qty > self.max_qty):
-            return self._reject_new(msg, Reason.INVALID_LOT)
+            return self._reject_new(m, Reason.INVALID_LOT)
         if display and (display < 0 or display % lot or display > qty):
-            return self._reject_new(msg, Reason.INVALID_QTY)
+            return self._reject_new(m, Reason.INVALID_QTY)
         if min_qty and (min_qty < 0 or min_qty > qty):
-            return self._reject_new(msg, Reason.INVALID_QTY)
+            return self._reject_new(m, Reason.INVALID_QTY)
         tick = self.tick
         is_buy = side == BUY
         if order_type in (LIMIT, STOP_LIMIT):
             if price <= 0:
-                return self._reject_new(msg, Reason.INVALID_PRICE)
+                return self._reject_new(m, Reason.INVALID_PRICE)
             if price % tick:
-                return self._reject_new(msg, Reason.INVALID_TICK)
+                return self._reject_new(m, Reason.INVALID_TICK)
         elif order_type == MWLAL:
             if is_buy:
                 if not self.ask_keys:
-                    return self._reject_new(msg, Reason.NO_LIQUIDITY)
+                    return self._reject_new(m, Reason.NO_LIQUIDITY)
                 price = -self.ask_keys[-1]
             else:
                 if not self.bid_keys:
-                    return self._reject_new(msg, Reason.NO_LIQUIDITY)
+                    return self._reject_new(m, Reason.NO_LIQUIDITY)
                 price = self.bid_keys[-1]
         else:  # MARKET, STOP: the protection price
             if protection:
                 if protection < 0:
-                    return self._reject_new(msg, Reason.INVALID_PRICE)
+                    return self._reject_new(m, Reason.INVALID_PRICE)
                 if protection % tick:
-                    return self._reject_new(msg, Reason.INVALID_TICK)
+                    return self._reject_new(m, Reason.INVALID_TICK)
                 price = protection
             elif self.reference_price <= 0:
-                return self._reject_new(msg, Reason.NO_REFERENCE_PRICE)
+                return self._reject_new(m, Reason.NO_REFERENCE_PRICE)
             else:
                 price = self.rej_hi if is_buy else self.rej_lo
         if order_type in (STOP, STOP_LIMIT):
             if stop_price <= 0:
-                return self._reject_new(msg, Reason.INVALID_PRICE)
+                return self._reject_new(m, Reason.INVALID_PRICE)
             if stop_price % tick:
-                return self._reject_new(msg, Reason.INVALID_TICK)
+                return self._reject_new(m, Reason.INVALID_TICK)
         if (price > self.rej_hi) if is_buy else (price < self.rej_lo):
-            return self._reject_new(msg, Reason.PRICE_OUT_OF_BAND)
+            return self._reject_new(m, Reason.PRICE_OUT_OF_BAND)
         if tif == GTD:
             if expire_date < self.trading_date or expire_date < 19000101:
-                return self._reject_new(msg, Reason.INVALID_EXPIRE_DATE)
+                return self._reject_new(m, Reason.INVALID_EXPIRE_DATE)
         else:
             expire_date = 0
         if phase == CONTINUOUS and (tif == FOK or min_qty) and order_type not in (STOP, STOP_LIMIT):
             need = qty if tif == FOK else min_qty
             if self._available(is_buy, price, investor_id, stp, need) < need:
                 reason = Reason.FOK_NOT_FILLABLE if tif == FOK else Reason.MIN_QTY_NOT_MET
-                return self._reject_new(msg, reason)
+                return self._reject_new(m, reason)
         # ---- accepted
         ids = self.ids
         ids.last = order_id = ids.last + 1
-        investor_id = intern(investor_id)  # one string per investor: less memory, faster STP compare
+        investor_id = _intern(investor_id)  # one string per investor: less memory, faster STP compare
         o = Order(order_id, client_order_id, investor_id, side, order_type, tif, price, stop_price, qty,
                   display, min_qty, expire_date, stp)
         self.orders[order_id] = o
-        self._report(o, EX_NEW)
+        self.seq = seq = self.seq + 1
+        out = self.out
+        symbol = self.symbol
+        now = self.now
+        out.append(
+            _tnew(
+                _EXEC,
+                (
+                    "EXEC", seq, symbol, seq, EX_NEW, order_id, client_order_id, "", investor_id, side,
+                    order_type, tif, price, qty, 0, qty, 0, 0, 0, 0, "", now,
+                ),
+            )
+        )
+        if order_type in (LIMIT, MARKET):
+            if phase != CONTINUOUS:
+                if (tif == MOC and phase != CLOSING_CALL) or (tif == MOA and phase not in IN_AUCTION):
+                    o.where = IN_PENDING
+                    self.pending.append(o)
+                else:
+                    self._execute(o)
+                return None
+            if tif in (MOC, MOA):
+                o.where = IN_PENDING
+                self.pending.append(o)
+                return None
+            # fast path: continuous trading, an order that does not cross rests at once and its
+            # L2 (and L1 if the top changed) are published here instead of by flush()
+            if is_buy:
+                keys = self.ask_keys
+                if (keys and -keys[-1] <= price) or tif in (IOC, FOK) or self.touched_bids or self.touched_asks:
+                    self._execute(o)
+                    return None
+                levels = self.bids
+                level = levels.get(price)
+                if level is None:
+                    level = levels[price] = PriceLevel(price)
+                    keys = self.bid_keys
+                    if not keys or price > keys[-1]:
+                        keys.append(price)
+                    else:
+                        _insort(keys, price)
+                top = price >= self.l1[0]
+            else:
+                keys = self.bid_keys
+                if (keys and keys[-1] >= price) or tif in (IOC, FOK) or self.touched_bids or self.touched_asks:
+                    self._execute(o)
+                    return None
+                levels = self.asks
+                level = levels.get(price)
+                if level is None:
+                    level = levels[price] = PriceLevel(price)
+                    keys = self.ask_keys
+                    if not keys or -price > keys[-1]:
+                        keys.append(-price)
+                    else:
+                        _insort(keys, -price)
+                ask = self.l1[2]
+                top = price <= ask or not ask
+            tail = level.tail
+            if tail is None:
+                level.head = o
+            else:
+                tail.next = o
+                o.prev = tail
+            level.tail = o
+            level.qty = level_qty = level.qty + o.visible
+            level.count = count = level.count + 1
+            self.seq = seq = seq + 1
+            out.append(_tnew(_L2, ("L2", seq, symbol, side, price, level_qty, count, now)))
+            if top:
+                self.seq = self._publish_l1(seq)
+            return None
         if order_type in (STOP, STOP_LIMIT):
             o.where = IN_STOPS
             self.stops.append(o)
             if self.last_price:
                 self.check_stops()
-        elif (tif == MOC and phase != CLOSING_CALL) or (tif == MOA and phase not in AUCTION_PHASES):
+        elif (tif == MOC and phase != CLOSING_CALL) or (tif == MOA and phase not in IN_AUCTION):
             o.where = IN_PENDING
             self.pending.append(o)
         else:
             self._execute(o)
+        return None
 
     def cancel(self, msg: CancelOrder) -> None:
-        o = self.orders.get(msg.order_id) if type(msg.order_id) is int else None
+        m: tuple[Any, ...] = msg  # untyped view, see new_order()
+        order_id: int = m[1] if type(m[1]) is int else 0
+        orders = self.orders
+        o = orders.get(order_id) if order_id else None
         if o is None:
-            return self._reject_request(msg.order_id, msg.client_order_id, Reason.UNKNOWN_ORDER, None)
+            return self._reject_request(m[1], m[2], Reason.UNKNOWN_ORDER, None)
+        if type(m[2]) is not str:
+            return self._reject_request(order_id, m[2], Reason.INVALID_ORDER, o)
+        client_order_id: str = m[2]
+        if (
+            o.where == IN_BOOK and self.phase == CONTINUOUS and not self.touched_bids
+            and not self.touched_asks
+        ):
+            # fast path: the report, then the level's L2 (and L1 if the top changed) right here
+            price = o.price
+            side = o.side
+            if side == BUY:
+                levels = self.bids
+                level = levels[price]
+                top = price >= self.l1[0]
+            else:
+                levels = self.asks
+                level = levels[price]
+                ask = self.l1[2]
+                top = price <= ask or not ask
+            prev = o.prev
+            nxt = o.next
+            if prev is None:
+                level.head = nxt
+            else:
+                prev.next = nxt
+            if nxt is None:
+                level.tail = prev
+            else:
+                nxt.prev = prev
+            o.prev = o.next = None
+            level.qty = level_qty = level.qty - o.visible
+            level.count = count = level.count - 1
+            if not count:
+                del levels[price]
+                if side == BUY:
+                    keys = self.bid_keys
+                    key = price
+                else:
+                    keys = self.ask_keys
+                    key = -price
+                if keys[-1] == key:
+                    keys.pop()
+                else:
+                    del keys[_bisect_left(keys, key)]
+            del orders[order_id]
+            orig = o.client_order_id
+            if client_order_id:
+                o.client_order_id = client_order_id
+            o.leaves = 0
+            self.seq = seq = self.seq + 1
+            cum = o.cum
+            symbol = self.symbol
+            now = self.now
+            out = self.out
+            out.append(
+                _tnew(
+                    _EXEC,
+                    (
+                        "EXEC", seq, symbol, seq, EX_CANCELED, order_id, o.client_order_id, orig,
+                        o.investor_id, side, o.order_type, o.tif, price, o.qty, cum, 0,
+                        (2 * o.cum_value + cum) // (2 * cum) if cum else 0, 0, 0, 0,
+                        Reason.CANCELED_BY_CLIENT, now,
+                    ),
+                )
+            )
+            self.seq = seq = seq + 1
+            out.append(_tnew(_L2, ("L2", seq, symbol, side, price, level_qty if count else 0, count, now)))
+            if top:
+                self.seq = self._publish_l1(seq)
+            return None
         self._remove_live(o)
         orig = o.client_order_id
         if msg.client_order_id:
@@ -591,12 +767,13 @@ class OrderBook:
         self._report(o, EX_CANCELED, 0, 0, 0, Reason.CANCELED_BY_CLIENT, orig)
 
     def replace(self, msg: ReplaceOrder) -> None:
-        _, order_id, client_order_id, qty, price, stop_price = msg
-        o = self.orders.get(order_id) if type(order_id) is int else None
+        m: tuple[Any, ...] = msg  # untyped view, see new_order()
+        o = self.orders.get(m[1]) if type(m[1]) is int else None
         if o is None:
-            return self._reject_request(order_id, client_order_id, Reason.UNKNOWN_ORDER, None)
-        if type(qty) is not int or type(price) is not int or type(stop_price) is not int:
-            return self._reject_request(order_id, client_order_id, Reason.INVALID_ORDER, o)
+            return self._reject_request(m[1], m[2], Reason.UNKNOWN_ORDER, None)
+        if type(m[3]) is not int or type(m[4]) is not int or type(m[5]) is not int or type(m[2]) is not str:
+            return self._reject_request(m[1], m[2], Reason.INVALID_ORDER, o)
+        _, order_id, client_order_id, qty, price, stop_price = msg
         phase = self.phase
         if phase in (CLOSED, PRE_OPEN):
             return self._reject_request(order_id, client_order_id, Reason.MARKET_CLOSED, o)
@@ -740,10 +917,10 @@ class OrderBook:
                 self.trade_seq = trade_id = self.trade_seq + 1
                 self.seq = seq = self.seq + 1
                 if is_buy:
-                    out.append(_tnew(Trade, ("TRADE", seq, symbol, trade_id, price, fill, agg_id, r.order_id,
+                    out.append(_tnew(_TRADE, ("TRADE", seq, symbol, trade_id, price, fill, agg_id, r.order_id,
                                              investor_id, r.investor_id, BUY, now)))
                 else:
-                    out.append(_tnew(Trade, ("TRADE", seq, symbol, trade_id, price, fill, r.order_id, agg_id,
+                    out.append(_tnew(_TRADE, ("TRADE", seq, symbol, trade_id, price, fill, r.order_id, agg_id,
                                              r.investor_id, investor_id, SELL, now)))
                 value = fill * price
                 o.leaves = leaves = leaves - fill
@@ -851,7 +1028,7 @@ class OrderBook:
                     continue
                 s.where = IN_BOOK
                 self._report(s, EX_TRIGGERED)
-                if self.phase == CONTINUOUS or self.phase in AUCTION_PHASES:
+                if self.phase == CONTINUOUS or self.phase in IN_AUCTION:
                     self._execute(s)
                 else:
                     self._rest(s)
@@ -873,7 +1050,7 @@ class OrderBook:
         else:
             self.phase = self.scheduled_phase
         self._emit_phase()
-        if self.phase in AUCTION_PHASES:
+        if self.phase in IN_AUCTION:
             self._inject_pending()
             self.publish_indicative()
 
@@ -901,12 +1078,12 @@ class OrderBook:
             return
         if old == new:
             return
-        if old in AUCTION_PHASES and new not in AUCTION_PHASES:
+        if old in IN_AUCTION and new not in IN_AUCTION:
             self.uncross()
         self.phase = new
         self.auction_end_ns = 0
         self._emit_phase()
-        if new in AUCTION_PHASES:
+        if new in IN_AUCTION:
             self._inject_pending()
             self.publish_indicative()
         elif new == CLOSED:
@@ -971,7 +1148,7 @@ class OrderBook:
             self.seq = seq = self.seq + 1
             price, qty, side, imbalance = indicative
             self.out.append(
-                _tnew(AuctionInfo, ("AUCTION", seq, self.symbol, price, qty, side, imbalance, self.now))
+                _tnew(_AUCTION, ("AUCTION", seq, self.symbol, price, qty, side, imbalance, self.now))
             )
 
     def uncross(self) -> None:
@@ -992,7 +1169,7 @@ class OrderBook:
             remaining -= fill
             self.trade_seq = trade_id = self.trade_seq + 1
             self.seq = seq = self.seq + 1
-            out.append(_tnew(Trade, ("TRADE", seq, symbol, trade_id, price, fill, b.order_id, a.order_id,
+            out.append(_tnew(_TRADE, ("TRADE", seq, symbol, trade_id, price, fill, b.order_id, a.order_id,
                                      b.investor_id, a.investor_id, "", now)))
             for o, level in ((b, bid_level), (a, ask_level)):
                 o.leaves -= fill

@@ -11,7 +11,7 @@ from __future__ import annotations
 import pickle
 from collections.abc import Iterable
 from datetime import date
-from typing import Any, NamedTuple
+from typing import Any, Final, NamedTuple
 
 from engine_service.core.book import IN_BOOK, IN_PENDING, IdSource, Order, OrderBook, PriceLevel
 from engine_service.core.records import (
@@ -31,7 +31,11 @@ from engine_service.core.records import (
 from engine_service.core.schedule import SessionCalendar, date_int, local_date
 
 SNAPSHOT_VERSION = 1
-_tnew = tuple.__new__
+_tnew: Final = tuple.__new__
+# Final aliases: mypyc reads them from C statics instead of the module dict.
+_NEW_ORDER: Final = NewOrder
+_CANCEL: Final = CancelOrder
+_REPLACE: Final = ReplaceOrder
 
 
 class InstrumentConfig(NamedTuple):
@@ -81,29 +85,32 @@ class Engine:
         """Apply one input and return its outputs in sequence order. Never raises."""
         try:
             t = type(msg)
-            if t is NewOrder:
+            if t is _NEW_ORDER:
                 book = self.books.get(msg[0])
                 if book is None:
                     return [self._reject_unknown(msg[0], 0, msg[1], Reason.UNKNOWN_INSTRUMENT)]
                 out = book.out = []
                 book.new_order(msg)
-                book.flush()
+                if book.touched_bids or book.touched_asks:
+                    book.flush()
                 return out
-            if t is CancelOrder:
+            if t is _CANCEL:
                 book = self.books.get(msg[0])
                 if book is None:
                     return [self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT)]
                 out = book.out = []
                 book.cancel(msg)
-                book.flush()
+                if book.touched_bids or book.touched_asks:
+                    book.flush()
                 return out
-            if t is ReplaceOrder:
+            if t is _REPLACE:
                 book = self.books.get(msg[0])
                 if book is None:
                     return [self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT)]
                 out = book.out = []
                 book.replace(msg)
-                book.flush()
+                if book.touched_bids or book.touched_asks:
+                    book.flush()
                 return out
             if t is ClockTick:
                 return self._tick(msg.now_ns)
@@ -118,12 +125,41 @@ class Engine:
             return [self._reject_unknown(str(getattr(msg, "instrument", "")), 0, "", Reason.INVALID_ORDER)]
 
     def process_many(self, msgs: Iterable[Any]) -> list[Output]:
-        result: list[Output] = []
+        """Apply inputs in order and return all their outputs: exactly the concatenation of what
+        ``process()`` returns for each, built in one list (no list per input). Never raises."""
+        result: list[Any] = []
+        books = self.books
         for msg in msgs:
-            result.extend(self.process(msg))
+            t = type(msg)
+            if t is _NEW_ORDER or t is _CANCEL or t is _REPLACE:
+                mark = len(result)
+                try:
+                    book = books.get(msg[0])
+                    if book is None:
+                        if t is _NEW_ORDER:
+                            result.append(self._reject_unknown(msg[0], 0, msg[1], Reason.UNKNOWN_INSTRUMENT))
+                        else:
+                            result.append(self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT))
+                        continue
+                    book.out = result
+                    if t is _NEW_ORDER:
+                        book.new_order(msg)
+                    elif t is _CANCEL:
+                        book.cancel(msg)
+                    else:
+                        book.replace(msg)
+                    if book.touched_bids or book.touched_asks:
+                        book.flush()
+                except Exception:  # as process(): this input's partial outputs give way to one reject
+                    del result[mark:]
+                    result.append(
+                        self._reject_unknown(str(getattr(msg, "instrument", "")), 0, "", Reason.INVALID_ORDER)
+                    )
+            else:
+                result.extend(self.process(msg))
         return result
 
-    def _reject_unknown(self, instrument: str, order_id: int, client_order_id: str, reason: str) -> Output:
+    def _reject_unknown(self, instrument: Any, order_id: Any, client_order_id: Any, reason: str) -> Output:
         self.seq += 1
         return _tnew(
             ExecutionReport,
@@ -131,7 +167,7 @@ class Engine:
              "", "", 0, 0, 0, 0, 0, 0, 0, 0, reason, self.now),
         )
 
-    def _for_instrument(self, symbol: str, action: str, price: int) -> list[Output]:
+    def _for_instrument(self, symbol: Any, action: str, price: Any) -> list[Output]:
         book = self.books.get(symbol)
         if book is None:
             return [self._reject_unknown(symbol, 0, "", Reason.UNKNOWN_INSTRUMENT)]
@@ -155,10 +191,11 @@ class Engine:
 
     # ------------------------------------------------------------ clock
 
-    def _tick(self, now: int) -> list[Output]:
+    def _tick(self, now_any: Any) -> list[Output]:
         out: list[Any] = []
-        if type(now) is not int or now < self.now:
+        if type(now_any) is not int or now_any < self.now:
             return out  # time never goes backwards; a stale tick is ignored
+        now: int = now_any
         books = list(self.books.values())
         for book in books:
             book.out = out
