@@ -52,7 +52,8 @@ class Settings(BaseSettings):
 
         from mybroker.aws import client
 
-        secret = json.loads(client("secretsmanager").get_secret_value(SecretId=self.rabbitmq_secret_arn)["SecretString"])
+        raw = client("secretsmanager").get_secret_value(SecretId=self.rabbitmq_secret_arn)["SecretString"]
+        secret = json.loads(raw)
         user, password = quote(secret["username"], safe=""), quote(secret["password"], safe="")
         return f"amqps://{user}:{password}@{self.rabbitmq_host}:{self.rabbitmq_port}/%2F"
 
