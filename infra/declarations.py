@@ -270,6 +270,7 @@ SYSTEM = System(
         Route("DELETE", "/wallet/reservations/{orderId}", "wallet-api"),
         Route("GET", "/docs/wallet", "wallet-api", authorized=False),
         Route("GET", "/market/status", "market-data-api"),
+        Route("GET", "/market/book/{ticker}", "market-data-api"),
         Route("GET", "/quotes", "market-data-api"),
         Route("GET", "/quotes/{ticker}", "market-data-api"),
         Route("GET", "/quotes/{ticker}/history", "market-data-api"),

@@ -179,11 +179,9 @@ def _open_orders(c: Client, ticker: str | None = None) -> list[Order]:
 
 def cmd_book(ctx: Ctx) -> int:
     t = ctx.args.ticker.upper()
-    q = ctx.client.quote(t)
+    depth = ctx.client.book(t)
     mine = _open_orders(ctx.client, t)
-    ctx.emit({"ticker": t, "quote": q, "depth": None, "yourOrders": mine,
-              "note": "the API exposes no order book route (GET /market/book/{ticker} is needed)"},
-             lambda: render.book_view(q, t, mine))
+    ctx.emit({"ticker": t, "book": depth, "yourOrders": mine}, lambda: render.book_view(depth, mine))
     return OK
 
 

@@ -23,6 +23,7 @@ from pydantic import BaseModel, ValidationError
 from mybroker_client.auth import Auth, AuthError, TokenStore
 from mybroker_client.config import Target, local_target
 from mybroker_client.models import (
+    BookSnapshot,
     ErrorBody,
     History,
     Instrument,
@@ -271,6 +272,9 @@ class Client:
                 end: datetime | None = None, limit: int = 1000) -> History:
         return self._get(History, f"/quotes/{self._ticker(ticker)}/history", interval=interval, start=start,
                          end=end, limit=limit)
+
+    def book(self, ticker: str) -> BookSnapshot:
+        return self._get(BookSnapshot, f"/market/book/{self._ticker(ticker)}")
 
     def market_status(self, at: datetime | None = None) -> MarketStatus:
         return self._get(MarketStatus, "/market/status", at=at)

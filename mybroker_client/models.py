@@ -304,6 +304,24 @@ class SessionWindow(Snake):
     end: datetime
 
 
+class PriceLevel(Snake):
+    price_cents: int
+    quantity: int
+    orders: int
+
+
+class BookSnapshot(Snake):
+    """The exchange's book of one ticker (GET /market/book/{ticker}): ten best levels a side."""
+
+    instrument: str
+    seq: int
+    phase: str
+    reference_price_cents: int
+    last_price_cents: int
+    bids: list[PriceLevel]
+    asks: list[PriceLevel]
+
+
 class MarketStatus(Snake):
     now: datetime
     phase: str

@@ -9,7 +9,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from mybroker_client.models import Order, Position, Quote, StatementLine, Wallet
+from mybroker_client.models import BookSnapshot, Order, Position, Quote, StatementLine, Wallet
 
 SIDE_STYLE = {"BUY": "green", "SELL": "red"}
 
@@ -81,33 +81,28 @@ def quotes_table(quotes: Sequence[Quote], missing: Sequence[str] = ()) -> Table:
     return table("Quotes", cols, rows, right=["last", "change", "open", "high", "low", "ref", "volume"])
 
 
-def book_view(quote: Quote | None, ticker: str, orders: Sequence[Order]) -> Group:
-    """What the API can show of a book: the last/reference price, and the user's own resting orders by
-    level. The engine's depth (L2) is not exposed by any route yet (a GET /market/book/{ticker} is needed)."""
-    head = Text(f"{ticker}  ", style="bold")
-    if quote is not None:
-        head.append(f"last {price(quote.last_cents)}  ref {price(quote.reference_cents)}  "
-                    f"vol {quote.day_volume:,}  {quote.phase}")
-    else:
-        head.append("no quote")
-    levels: dict[tuple[str, int], tuple[int, int]] = {}
+def book_view(book: BookSnapshot, orders: Sequence[Order]) -> Group:
+    """The exchange's L2 book (aggregated levels, best first) with the user's own resting quantity at each."""
+    head = Text(f"{book.instrument}  ", style="bold")
+    head.append(f"{book.phase}  ref {price(book.reference_price_cents)}  last {price(book.last_price_cents)}")
+    mine: dict[tuple[str, int], int] = {}
     for o in orders:
-        if o.ticker != ticker or not o.status.open or o.price_cents is None:
-            continue
-        q, n = levels.get((o.side.value, o.price_cents), (0, 0))
-        levels[(o.side.value, o.price_cents)] = (q + o.leaves_quantity, n + 1)
-    bids = sorted(((p, v) for (s, p), v in levels.items() if s == "BUY"), reverse=True)
-    asks = sorted((p, v) for (s, p), v in levels.items() if s == "SELL")
+        if o.ticker == book.instrument and o.status.open and o.price_cents is not None:
+            mine[(o.side.value, o.price_cents)] = mine.get((o.side.value, o.price_cents), 0) + o.leaves_quantity
     rows: list[list[str | Text]] = []
-    for i in range(max(len(bids), len(asks))):
-        b = bids[i] if i < len(bids) else None
-        a = asks[i] if i < len(asks) else None
-        rows.append([str(b[1][1]) if b else "", f"{b[1][0]:,}" if b else "", Text(price(b[0]), "green") if b else "",
-                     Text(price(a[0]), "red") if a else "", f"{a[1][0]:,}" if a else "", str(a[1][1]) if a else ""])
-    t = table("Your resting orders by level",
-              ["orders", "bid qty", "bid", "ask", "ask qty", "orders "], rows,
-              right=["orders", "bid qty", "bid"])
-    return Group(head, Text("(the exchange's depth is not exposed by the API: no book route)", style="dim"), t)
+    for i in range(max(len(book.bids), len(book.asks))):
+        b = book.bids[i] if i < len(book.bids) else None
+        a = book.asks[i] if i < len(book.asks) else None
+        rows.append([
+            f"{mine.get(('BUY', b.price_cents), 0):,}" if b and ("BUY", b.price_cents) in mine else "",
+            str(b.orders) if b else "", f"{b.quantity:,}" if b else "",
+            Text(price(b.price_cents), "green") if b else "", Text(price(a.price_cents), "red") if a else "",
+            f"{a.quantity:,}" if a else "", str(a.orders) if a else "",
+            f"{mine.get(('SELL', a.price_cents), 0):,}" if a and ("SELL", a.price_cents) in mine else "",
+        ])
+    t = table("Book (L2)", ["yours", "orders", "bid qty", "bid", "ask", "ask qty", "orders ", "yours "], rows,
+              right=["yours", "orders", "bid qty", "bid"])
+    return Group(head, t)
 
 
 def orders_table(orders: Sequence[Order], title: str = "Orders") -> Table:

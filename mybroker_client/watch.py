@@ -1,4 +1,4 @@
-"""``mybroker watch``: quotes, the book as far as the API shows it, and the user's open orders, refreshed
+"""``mybroker watch``: quotes, the exchange's book (L2) and the user's open orders, refreshed
 live (rich's Live) until Ctrl-C; ``--once`` renders one frame and exits."""
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from rich.console import Group
 from rich.live import Live
 
 from mybroker_client import render
+from mybroker_client.client import ApiError
 from mybroker_client.models import Order, OrderStatus
 
 if TYPE_CHECKING:
@@ -24,13 +25,18 @@ def snapshot(ctx: Ctx) -> dict[str, Any]:
     for status in (OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED, OrderStatus.PENDING_NEW):
         mine.extend(o for o in c.iter_orders(status=status) if o.ticker.removesuffix("F") in tickers
                     or o.ticker in tickers)
-    return {"quotes": page.quotes, "missing": page.missing, "openOrders": mine}
+    books = {}
+    for t in tickers:
+        try:
+            books[t] = c.book(t)
+        except ApiError:  # no book for that ticker (unknown, or the exchange is not up): show the rest
+            continue
+    return {"quotes": page.quotes, "missing": page.missing, "books": books, "openOrders": mine}
 
 
 def frame(snap: dict[str, Any], tickers: list[str]) -> Group:
-    quotes = {q.ticker: q for q in snap["quotes"]}
     parts: list[Any] = [render.quotes_table(snap["quotes"], snap["missing"])]
-    parts.extend(render.book_view(quotes.get(t), t, snap["openOrders"]) for t in tickers)
+    parts.extend(render.book_view(snap["books"][t], snap["openOrders"]) for t in tickers if t in snap["books"])
     parts.append(render.orders_table(snap["openOrders"], "Your open orders"))
     parts.append(f"updated {time.strftime('%H:%M:%S')} · Ctrl-C to stop")
     return Group(*parts)

@@ -15,6 +15,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.b3.session import DaySchedule, Phase, day_schedule, local, next_change, phase_at, variant_for
+from mybroker.clock import SystemClock
+from mybroker.contracts.exchange import BOOK_KEY, BookSnapshot
 from mybroker.contracts.quotes import QuoteEvent
 from mybroker.http import DomainError, NotFound, error_response, principal, resolver
 from mybroker.market_data import config
@@ -120,6 +122,16 @@ def _latest(ticker: str) -> QuoteEvent | None:
     return quote_cache().latest(ticker) or store().latest_quote(ticker)
 
 
+@cache
+def system_clock() -> SystemClock:
+    """The system's clock (simulated locally through Redis, wall time on AWS)."""
+    return SystemClock(quote_cache().redis)
+
+
+def _now() -> datetime:
+    return system_clock().now()
+
+
 def _aware(t: datetime | None) -> datetime | None:
     return None if t is None else local(t).astimezone(UTC)
 
@@ -168,7 +180,7 @@ def history(
 ) -> History:
     principal(app)
     t = _ticker(ticker)
-    end_ = _aware(end) or datetime.now(UTC)
+    end_ = _aware(end) or _now()
     start_ = _aware(start) or end_ - DEFAULT_WINDOW[interval]
     if start_ >= end_:
         raise InvalidField("start", "must be before end")
@@ -187,12 +199,26 @@ def market_status(
     at: Annotated[datetime | None, Query(description="instant to ask about (default now)")] = None,
 ) -> MarketStatus:
     principal(app)
-    now = local(_aware(at) or datetime.now(UTC))
+    now = local(_aware(at) or _now())
     sched = day_schedule(now.date())
     change_at, next_phase = next_change(now)
     return MarketStatus(now=now, phase=phase_at(now), trading_day=sched is not None,
                         variant=variant_for(now.date()), next_change_at=change_at, next_phase=next_phase,
                         windows=_windows(sched))
+
+
+@app.get("/market/book/<ticker>")
+def book(ticker: str) -> BookSnapshot:
+    """The exchange's book of a ticker (``PETR4`` or the fractional ``PETR4F``): phase, reference and last
+    price, and the ten best aggregated price levels a side, as the engine last published it."""
+    principal(app)
+    t = ticker.strip().upper()
+    if not valid_ticker(t):
+        raise InvalidField("ticker", "a B3 ticker such as PETR4 or PETR4F")
+    raw = quote_cache().redis.get(BOOK_KEY.format(instrument=t))
+    if raw is None:
+        raise NotFound("UNKNOWN_INSTRUMENT", f"the exchange has no book for {t}")
+    return BookSnapshot.model_validate_json(raw)
 
 
 @logger.inject_lambda_context

@@ -2,8 +2,9 @@
 
 The session is made, not waited for: the system's clock (shared by the scheduler, the functions and the
 engine through Redis) is moved forward to a business day at 11:00 in São Paulo unless continuous trading
-is already on for a while; quotes are ingested and the engine's books are open before any test runs.
-The clock only ever moves forward (the engine ignores time going back), and stays where it was put.
+is already on for a while; quotes are ingested and the engine's books are open before each test module
+(a module such as the simulated day moves the clock itself, past the close). The clock only ever moves
+forward (the engine ignores time going back), and stays where it was put.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ def next_session_instant(now: datetime) -> datetime | None:
         day += timedelta(days=1)
 
 
-@pytest.fixture(scope="session", autouse=True)
+@pytest.fixture(scope="module", autouse=True)
 def trading_session(local_state: dict[str, str]) -> datetime:
     import redis
     from mybroker.clock import SystemClock
@@ -63,6 +64,9 @@ def trading_session(local_state: dict[str, str]) -> datetime:
         phase = json.loads(raw)["phase"] if raw else None
         if QuoteCache(r).reference_price_cents("PETR4") and phase == "CONTINUOUS":
             return SystemClock(r).now()
+        if phase == "VOLATILITY_AUCTION":
+            # an earlier test printed outside the auction tunnel: let the (5 minute) auction run its course
+            _post("/_local/clock", {"advance_s": 6 * 60})
         time.sleep(0.25)
     pytest.fail(f"the engine's PETR4 book did not open for continuous trading (phase {phase}); "
                 "see var/logs/engine.log and var/logs/runtime.log", pytrace=False)

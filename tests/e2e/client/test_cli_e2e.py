@@ -69,8 +69,10 @@ def test_a_new_user_trades(run: Runner, email: str) -> None:
     assert code == 0 and "deposit" in out
 
     code, out, _ = run("watch", "PETR4", "--once")
-    assert code == 0 and "PETR4" in out and "depth is not exposed" in out
-    assert run.json("book", "PETR4")["ticker"] == "PETR4"
+    assert code == 0 and "PETR4" in out and "Book (L2)" in out
+    book = run.json("book", "PETR4")
+    assert book["ticker"] == "PETR4" and book["book"]["phase"] == "CONTINUOUS"
+    assert book["book"]["bids"] and book["book"]["asks"]  # the liquidity agents quote both sides
 
     assert run.json("withdraw", "10")["amountCents"] == 1000
 

@@ -36,6 +36,7 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str | None, type[BaseM
     ("market-data", "get", "/quotes/{ticker}", None, "QuoteEvent", models.Quote),
     ("market-data", "get", "/quotes/{ticker}/history", None, "History", models.History),
     ("market-data", "get", "/market/status", None, "MarketStatus", models.MarketStatus),
+    ("market-data", "get", "/market/book/{ticker}", None, "BookSnapshot", models.BookSnapshot),
 ]
 NESTED = {models.Order: {"fills": "FillView"}, models.OrderPage: {"items": "OrderView"},
           models.Positions: {"items": "PositionView"}, models.Statement: {"items": "StatementLineView"},

@@ -32,7 +32,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.1
         time.sleep(every)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def reference_cents(trading_session: object) -> int:
     """The PETR4 reference price the orders service will use (the market-data Redis cache)."""
     import redis
