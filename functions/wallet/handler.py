@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mybroker.db import engine
+from mybroker.db import engine, retry_deadlocks
 from mybroker.http import error_response, principal, resolver
 from mybroker.market_data.cache import DEFAULT_PREFIX, QuoteCache
 from mybroker.settings import settings
@@ -172,4 +172,5 @@ def release_reservation(orderId: Annotated[OrderId, Path()]) -> ReservationView:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return app.resolve(event, context)
+    # every route is one idempotent transaction: a deadlock victim runs again instead of answering 500
+    return retry_deadlocks(lambda: app.resolve(event, context))

@@ -15,7 +15,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.orders import parse_order_event
-from mybroker.db import engine
+from mybroker.db import engine, retry_deadlocks
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
@@ -33,7 +33,8 @@ def wallet() -> Wallet:
 @tracer.capture_method
 def record_handler(record: KafkaEventRecord) -> str:
     event = parse_order_event(record.decoded_value)  # a malformed record fails (and ends in esm-failures)
-    outcome = wallet().apply_order_event(event)
+    # one transaction per event, deduped by event id: a deadlock with a reservation is simply run again
+    outcome = retry_deadlocks(lambda: wallet().apply_order_event(event))
     logger.info("order event", extra={"event_id": event.event_id, "event_type": event.event_type.value,
                                       "order_id": event.order_id, "outcome": outcome.value,
                                       "partition": record.partition, "offset": record.offset})

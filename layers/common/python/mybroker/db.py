@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import random
+import time
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine
+from sqlalchemy.exc import OperationalError
 
 from mybroker.settings import settings
 
 ALEMBIC_ENV = Path(__file__).parent / "alembic"
+RETRYABLE = frozenset({1213, 1205})  # InnoDB deadlock, lock wait timeout: the transaction was rolled back
+T = TypeVar("T")
+
+
+def retry_deadlocks(unit_of_work: Callable[[], T], attempts: int = 6) -> T:
+    """Runs a whole transaction again when InnoDB chose it as a deadlock victim (or a lock wait timed out).
+    Safe only for work that is one transaction and idempotent, which is how the services write."""
+    for attempt in range(attempts):
+        try:
+            return unit_of_work()
+        except OperationalError as exc:
+            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
+            if code not in RETRYABLE or attempt == attempts - 1:
+                raise
+            time.sleep(random.uniform(0, 0.01 * 2**attempt))
+    raise AssertionError("unreachable")
 
 
 @cache
