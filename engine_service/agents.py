@@ -107,7 +107,9 @@ class LiquidityAgents:
                     cfg = self.per_instrument.get(inst.symbol, self.config)
                     raw = r.get(BOOK_KEY.format(instrument=inst.symbol)) if r is not None else None
                     book = json.loads(raw) if raw else {}
-                    reference = book.get("last_price_cents") or book.get("reference_price_cents") or (
+                    # the book's reference price: the feed's in mirror mode, the auctions' in simulated mode (a
+                    # last trade can be days old after the clock jumps, far from where the market now is)
+                    reference = book.get("reference_price_cents") or book.get("last_price_cents") or (
                         cache.reference_price_cents(inst.symbol) if cache is not None else None)
                     if not reference or book.get("phase") not in QUOTING_PHASES:
                         continue
