@@ -8,54 +8,16 @@ every field named here against the services' OpenAPI specs.
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
 
+from mybroker.contracts.engine import OrderType as OrderType
+from mybroker.contracts.engine import SelfTradePrevention as SelfTradePrevention
+from mybroker.contracts.engine import Side as Side
+from mybroker.contracts.engine import TimeInForce as TimeInForce
+from mybroker.contracts.orders import OrderStatus as OrderStatus
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-
-class Side(StrEnum):
-    BUY = "BUY"
-    SELL = "SELL"
-
-
-class OrderType(StrEnum):
-    LIMIT = "LIMIT"
-    MARKET = "MARKET"
-    MARKET_WITH_LEFTOVER_AS_LIMIT = "MARKET_WITH_LEFTOVER_AS_LIMIT"
-    STOP = "STOP"
-    STOP_LIMIT = "STOP_LIMIT"
-
-
-class TimeInForce(StrEnum):
-    DAY = "DAY"
-    IOC = "IOC"
-    FOK = "FOK"
-    GTC = "GTC"
-    GTD = "GTD"
-    AT_THE_CLOSE = "AT_THE_CLOSE"
-    GOOD_FOR_AUCTION = "GOOD_FOR_AUCTION"
-
-
-class OrderStatus(StrEnum):
-    PENDING_NEW = "PENDING_NEW"
-    NEW = "NEW"
-    PARTIALLY_FILLED = "PARTIALLY_FILLED"
-    FILLED = "FILLED"
-    CANCELED = "CANCELED"
-    REJECTED = "REJECTED"
-    EXPIRED = "EXPIRED"
-
-    @property
-    def open(self) -> bool:
-        return self in (OrderStatus.PENDING_NEW, OrderStatus.NEW, OrderStatus.PARTIALLY_FILLED)
-
-
-class SelfTradePrevention(StrEnum):
-    NONE = "NONE"
-    CANCEL_AGGRESSOR = "CANCEL_AGGRESSOR"
-    CANCEL_RESTING = "CANCEL_RESTING"
-    CANCEL_BOTH = "CANCEL_BOTH"
+# the message contracts' enums (mybroker.contracts) are the API's too: one definition, used here as they are
 
 
 class Request(BaseModel):

@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from mybroker.contracts.engine import broker_order_id
+from mybroker.orders.reconcile import AGENT_PREFIX
+from mybroker.orders.reconcile import engine_view_from_redis as engine_view_from_redis
+
 from mybroker_client.models import Order, OrderStatus, Positions, Side, Wallet
 
-AGENT_PREFIX = "MM-"
-REPLACE_SEPARATOR = "~"
-OPEN_ORDERS_PREFIX = "engine:open-orders:"
 EngineView = Mapping[str, Mapping[str, int]]
 
 
@@ -42,7 +43,7 @@ def compare(orders: Iterable[Order], engine: EngineView) -> list[Difference]:
     for instrument, book in engine.items():
         for coid, leaves in book.items():
             if not coid.startswith(AGENT_PREFIX):
-                theirs[(instrument, coid.split(REPLACE_SEPARATOR, 1)[0])] = int(leaves)
+                theirs[(instrument, broker_order_id(coid))] = int(leaves)
     for oid, o in sorted(mine.items()):
         if not o.status.open:
             continue
@@ -57,19 +58,6 @@ def compare(orders: Iterable[Order], engine: EngineView) -> list[Difference]:
         if ours is not None and not ours.status.open:
             out.append(Difference("UNKNOWN_TO_BROKER", instrument, oid, None, leaves, f"broker says {ours.status}"))
     return out
-
-
-def engine_view_from_redis(redis: object) -> dict[str, dict[str, int]]:
-    """The engine's resting broker orders (agents left out), from its Redis snapshot."""
-    from typing import Any
-
-    r: Any = redis
-    view: dict[str, dict[str, int]] = {}
-    for key in r.scan_iter(match=OPEN_ORDERS_PREFIX + "*"):
-        name = key.decode() if isinstance(key, bytes) else str(key)
-        book = {(k.decode() if isinstance(k, bytes) else str(k)): int(v) for k, v in r.hgetall(name).items()}
-        view[name[len(OPEN_ORDERS_PREFIX):]] = {k: v for k, v in book.items() if not k.startswith(AGENT_PREFIX)}
-    return view
 
 
 @dataclass

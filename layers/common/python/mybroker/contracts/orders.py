@@ -27,6 +27,11 @@ class OrderStatus(StrEnum):
     REJECTED = "REJECTED"
     EXPIRED = "EXPIRED"
 
+    @property
+    def open(self) -> bool:
+        """Still working at the exchange (or about to be): cancel and replace apply."""
+        return self not in TERMINAL_STATUSES
+
 
 TERMINAL_STATUSES = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
 
