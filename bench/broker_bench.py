@@ -5,7 +5,7 @@ order's final state seen through ``GET /orders/{id}``, and the memory of every p
                                            [--max-orders 20000] [--users 20] [--no-cleanup]
 
 Needs the system (scripts/up). Moves the shared simulated clock into a trading session the way the
-end-to-end tests do (tests/e2e/conftest.py), signs users up (tests/fixtures/users.py), funds them, then runs
+end-to-end tests do (tests/fixtures/session.py), signs users up (tests/fixtures/users.py), funds them, then runs
 each phase for ``--duration`` seconds (or ``--max-orders``). Every client keeps one keep-alive connection
 to the API, as an SDK would. The order mix against the engine's liquidity agents (PETR4):
 
@@ -237,27 +237,12 @@ def drain(apis: list[Api], order_ids: list[str], t0: float, timeout: float = 120
 # --- setup ----------------------------------------------------------------------------------------------------
 
 def trading_session() -> None:
-    """tests/e2e/conftest.py's fixture: move the shared clock into continuous trading, ingest quotes, wait for
-    the engine's PETR4 book to open."""
-    import redis
-    from mybroker.clock import SystemClock
-    from mybroker.contracts.exchange import BOOK_KEY
-    from mybroker.market_data.cache import QuoteCache
+    from tests.fixtures.session import SessionNotOpen, open_trading_session
 
-    from tests.e2e.conftest import _post, next_session_instant
-
-    r = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-    target = next_session_instant(SystemClock(r).now())
-    if target is not None:
-        _post("/_local/clock", {"set": target.isoformat()})
-    _post("/_local/schedules/quote-ingestion/fire", {})
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        raw = r.get(BOOK_KEY.format(instrument="PETR4"))
-        if QuoteCache(r).reference_price_cents("PETR4") and raw and json.loads(raw)["phase"] == "CONTINUOUS":
-            return
-        time.sleep(0.25)
-    raise SystemExit("the engine's PETR4 book did not open for continuous trading; see var/logs/engine.log")
+    try:
+        open_trading_session()
+    except SessionNotOpen as exc:
+        raise SystemExit(str(exc)) from None
 
 
 def make_users(n: int) -> list[Any]:
