@@ -418,15 +418,18 @@ class Compute(Construct):
                 starting_position=lambda_.StartingPosition(source.starting_position),
                 batch_size=source.batch_size,
                 max_batching_window=None if window is None else Duration.seconds(window),
-                retry_attempts=source.maximum_retry_attempts,
-                report_batch_item_failures=True,
+                # retries, partial batch responses and a Kafka on-failure topic need provisioned pollers;
+                # on demand, a failed batch is retried whole until it succeeds
+                retry_attempts=source.maximum_retry_attempts if source.provisioned else None,
+                report_batch_item_failures=source.provisioned,
                 on_failure=None
                 if source.on_failure_topic is None
                 else sources.KafkaDlq(source.on_failure_topic),
-                # retries, partial batch responses and a Kafka on-failure topic need provisioned pollers
                 provisioned_poller_config=sources.ProvisionedPollerConfig(
                     minimum_pollers=1, maximum_pollers=1
-                ),
+                )
+                if source.provisioned
+                else None,
                 vpc=network.vpc,
                 vpc_subnets=network.private_subnets,
                 security_group=network.functions_sg,

@@ -7,11 +7,23 @@ synthesize matches it.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import Literal
 
 Resource = Literal["mysql", "redis", "rabbitmq", "kafka", "mongodb", "cognito", "api"]  # api: API_URL, the HTTP API
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+def market_data_mode() -> str:
+    """``mirror`` (the external feed sets prices) or ``simulated`` (the engine's trades do; the feed gives the
+    opening reference). Chosen when the system is brought up: ``MARKET_DATA_MODE=simulated scripts/up`` or
+    ``MARKET_DATA_MODE=simulated cdk deploy``; every function and the engine get the same value."""
+    value = os.environ.get("MARKET_DATA_MODE", "mirror").lower()
+    if value in ("mirror", "simulated"):
+        return value
+    raise ValueError(f"MARKET_DATA_MODE must be mirror or simulated, not {value!r}")
+
+
+MODE_ENV = (("MARKET_DATA_MODE", market_data_mode()),)
 
 
 @dataclass(frozen=True)
@@ -100,6 +112,10 @@ class KafkaSource:
     starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON"
     maximum_retry_attempts: int = 3
     on_failure_topic: str | None = None  # failed records go there with the error, then processing moves on
+    # Provisioned mode (one event poller, ~$135/month) is what gives partial batch responses, bounded retries
+    # and the on-failure topic. On demand, a function error retries the whole batch until it succeeds, so the
+    # function itself must report and skip records it can never process.
+    provisioned: bool = True
 
     @property
     def consumer_group_id(self) -> str:
@@ -164,6 +180,8 @@ class System:
                 raise ValueError(f"kafka source {k.name} has an unknown function or topic")
             if k.on_failure_topic is not None and k.on_failure_topic not in topics:
                 raise ValueError(f"kafka source {k.name} has an unknown on-failure topic")
+            if k.on_failure_topic is not None and not k.provisioned:
+                raise ValueError(f"kafka source {k.name}: an on-failure topic needs provisioned mode")
         for fn in self.functions:
             if fn.database is not None and fn.database not in self.databases:
                 raise ValueError(f"function {fn.name} uses undeclared database {fn.database}")
@@ -247,6 +265,16 @@ SYSTEM = System(
             timeout_s=60,
             concurrency=1,
             uses=("redis", "mongodb", "kafka"),
+            environment=MODE_ENV,
+        ),
+        Function(
+            name="market-data-trades",
+            code_dir="functions/market_data",
+            handler="trades.handler",
+            timeout_s=30,
+            concurrency=1,
+            uses=("redis", "mongodb", "kafka"),
+            environment=MODE_ENV,
         ),
     ),
     routes=(
@@ -305,12 +333,17 @@ SYSTEM = System(
     kafka_sources=(
         KafkaSource("wallet-order-events", "wallet-order-events", "orders", batch_size=100,
                     batching_window_s=0.5, maximum_retry_attempts=5, on_failure_topic="esm-failures"),
+        # simulated mode: the engine's trades move last prices and bars. On demand (no poller to pay for):
+        # the function skips unreadable trades itself, and a batch applied twice changes nothing
+        KafkaSource("market-data-trades", "market-data-trades", "trades", batch_size=500,
+                    batching_window_s=1.0, provisioned=False),
     ),
     services=(
         Service(
             name="engine",
             entrypoint=("python", "-m", "engine_service"),
             uses=("rabbitmq", "kafka", "redis"),
+            environment=MODE_ENV,
         ),
     ),
 )

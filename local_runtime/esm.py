@@ -4,9 +4,10 @@ Amazon MQ (RabbitMQ): batches of up to ``batch_size`` messages or ``batching_win
 a time per mapping, acknowledged only after the function succeeded; on a function error the whole batch is
 requeued and redelivered; poison messages are dead-lettered by the broker (quorum queue delivery limit).
 
-Self-managed Kafka: records in order per partition, offsets committed only after success,
-``batchItemFailures`` honoured (processing resumes at the first failed offset of each partition), retries
-bounded by ``maximum_retry_attempts``, then the failed records go to the on-failure topic with the error.
+Self-managed Kafka: records in order per partition, offsets committed only after success. In provisioned
+mode, ``batchItemFailures`` honoured (processing resumes at the first failed offset of each partition), retries
+bounded by ``maximum_retry_attempts``, then the failed records go to the on-failure topic with the error. On
+demand (``provisioned=False``), a function error retries the whole batch until it succeeds.
 """
 
 from __future__ import annotations
@@ -253,7 +254,10 @@ class KafkaPoller:
         while pending and not self.stopped.is_set():
             result = self.invoke(self.source.function, kafka_event(self.bootstrap, pending))
             self.batches += 1
-            failed = failed_offsets(result)
+            if self.source.provisioned:
+                failed = failed_offsets(result)
+            else:  # on demand: a response body is not read; only a function error fails (all of) the batch
+                failed = None if result.function_error is not None else {}
             commits: dict[Any, Any] = {}
             retry: dict[Any, list[Any]] = {}
             for tp, recs in pending.items():
@@ -270,7 +274,7 @@ class KafkaPoller:
             if not retry:
                 return
             attempts += 1
-            if attempts > self.source.maximum_retry_attempts:
+            if self.source.provisioned and attempts > self.source.maximum_retry_attempts:
                 error = result.function_error or "ReportedInBatchItemFailures"
                 detail = result.payload.decode("utf-8", "replace")[:2000]
                 for tp, recs in retry.items():
@@ -284,8 +288,8 @@ class KafkaPoller:
                 retry = {tp: recs for tp, recs in retry.items() if recs}
                 attempts = 0
             pending = retry
-            if pending:
-                self.stopped.wait(min(0.2 * attempts, 1.0))
+            if pending:  # on demand this goes on until the function succeeds (or the mapping stops)
+                self.stopped.wait(min(0.2 * attempts, 1.0 if self.source.provisioned else 5.0))
 
     def _to_failure_topic(self, rec: Any, error: str, detail: str) -> None:
         self.sent_to_failure_topic += 1

@@ -101,6 +101,6 @@ def extended_system() -> System:
                 maximum_retry_attempts=2,
                 on_failure_topic="esm-failures",
             ),
-            KafkaSource("orders-quotes", "orders-consumer", "quotes"),
+            KafkaSource("orders-quotes", "orders-consumer", "quotes", provisioned=False),
         ),
     )

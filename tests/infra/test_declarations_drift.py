@@ -186,14 +186,16 @@ def drift(s: Synth, system: System, repo_root: Path) -> list[str]:
             p.get("MaximumRetryAttempts"),
             destination,
             p.get("SelfManagedKafkaEventSourceConfig", {}).get("ConsumerGroupId"),
+            "ProvisionedPollerConfig" in p,
         )
         want_k = (
             k.batch_size,
             batching_window_seconds(k.batching_window_s),
             k.starting_position,
-            k.maximum_retry_attempts,
+            k.maximum_retry_attempts if k.provisioned else None,
             None if k.on_failure_topic is None else f"kafka://{k.on_failure_topic}",
             k.consumer_group_id,
+            k.provisioned,
         )
         if got_k != want_k:
             problems.append(f"kafka source {k.name}: template {got_k}, declared {want_k}")

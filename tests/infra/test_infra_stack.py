@@ -109,7 +109,9 @@ def test_kafka_mappings_wired_to_their_topics(extended: Synth) -> None:
             "FunctionName": {"Ref": _function_id(extended, source.function)},
             "Topics": [source.topic],
             "StartingPosition": source.starting_position,
-            "MaximumRetryAttempts": source.maximum_retry_attempts,
+            "MaximumRetryAttempts": source.maximum_retry_attempts if source.provisioned else Match.absent(),
+            "ProvisionedPollerConfig": Match.any_value() if source.provisioned else Match.absent(),
+            "FunctionResponseTypes": ["ReportBatchItemFailures"] if source.provisioned else Match.absent(),
             "SelfManagedKafkaEventSourceConfig": {"ConsumerGroupId": source.consumer_group_id},
             "SourceAccessConfigurations": Match.array_with(
                 [

@@ -275,6 +275,27 @@ def test_kafka_poison_record_goes_to_the_on_failure_topic_after_bounded_retries(
         undeclare(system)
 
 
+def test_kafka_on_demand_retries_the_whole_batch_until_it_succeeds(local_state: dict[str, str],
+                                                                    run_id: str) -> None:
+    system = probe_system(run_id, kafka_batch=50, kafka_retries=2, kafka_provisioned=False)
+    declare(system)
+    # one function error more than the provisioned retry limit: on demand there is no limit and no topic
+    produce(system, [{"id": 0}, {"id": 2, "raise_times": 3}, {"id": 4}])
+    rt = start(system, local_state, run_id)
+    probe = Probe(run_id)
+    try:
+        probe.wait_for(lambda: committed_lag(system) == 0, timeout=60)
+        counts = Counter(r["id"] for r in probe.items("received"))
+        assert counts[0] == counts[2] == counts[4] == 4  # the whole batch, until it succeeded
+        produce(system, [{"id": 6, "fail_times": 1}])  # a partial batch response means nothing on demand
+        probe.wait_for(lambda: committed_lag(system) == 0 and 6 in {r["id"] for r in probe.items("received")})
+        assert Counter(r["id"] for r in probe.items("received"))[6] == 1
+        assert rt.kafka_pollers[0].sent_to_failure_topic == 0
+    finally:
+        rt.stop()
+        undeclare(system)
+
+
 def test_kafka_nothing_lost_across_a_runtime_crash(local_state: dict[str, str], run_id: str) -> None:
     options: dict[str, Any] = {"kafka_batch": 5, "sleep_s": 0.25}
     system = probe_system(run_id, **options)

@@ -66,6 +66,10 @@ class QuoteEvent(BaseModel):
     source: QuoteSource
     mode: MarketDataMode = "mirror"
     phase: str = Field(default="CLOSED", description="B3 session phase at ts (mybroker.b3.session.Phase)")
+    trade_seq: int | None = Field(
+        default=None, ge=0,
+        description="simulated mode: the engine's output sequence of the last trade applied to this quote "
+                    "(consumers of the trades topic skip anything at or below it)")
 
     @model_validator(mode="after")
     def _coherent(self) -> QuoteEvent:

@@ -6,12 +6,13 @@ Everything here is plain Python with integer cents and shares; no I/O.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 
 from mybroker.b3.session import SAO_PAULO, Phase, day_schedule, local, phase_at
+from mybroker.contracts.exchange import TradeEvent
 from mybroker.contracts.quotes import MarketDataMode, QuoteEvent, QuoteSource
 
 Interval = Literal["1m", "5m", "1h", "1d"]
@@ -90,16 +91,22 @@ class ProviderQuote:
 
 @dataclass(frozen=True)
 class Tick:
-    """One observation applied to bars: the price at ``ts`` and the shares traded since the previous one."""
+    """One observation applied to bars: the price at ``ts`` and the shares traded since the previous one.
+
+    A feed quote is identified by its ticker and millisecond; an engine trade by its trade id (``trade_id``),
+    since one aggressor can print several trades in the same instant."""
 
     ticker: str
     ts: datetime  # aware UTC
     price_cents: int
     quantity: int
     source: str
+    trade_id: int | None = None
 
     @property
     def id(self) -> str:
+        if self.trade_id is not None:
+            return f"{self.ticker}|T{self.trade_id}"
         return f"{self.ticker}|{int(self.ts.timestamp() * 1000)}"
 
 
@@ -196,6 +203,57 @@ def quote_event(q: ProviderQuote, previous: QuoteEvent | None, source: QuoteSour
                       open_cents=q.open_cents, high_cents=high, low_cents=low, prev_close_cents=prev_close,
                       day_volume=day_volume, tick_volume=tick_volume, source=source, mode="mirror",
                       phase=phase_at(ts).value)
+
+
+def trade_time(trade: TradeEvent) -> datetime:
+    return datetime.fromtimestamp(trade.ts_ns // 1000 / 1_000_000, UTC)
+
+
+def trade_quote(previous: QuoteEvent | None, trades: Sequence[TradeEvent]) -> tuple[QuoteEvent | None, list[Tick]]:
+    """Simulated mode: the quote of one instrument after the engine's ``trades`` (its own, in sequence order),
+    and the ticks of the trades that were new. ``(None, [])`` when nothing was new.
+
+    - A trade at or below the quote's ``trade_seq`` on the same session date was applied already (a
+      redelivered batch): skipped. A trade of an earlier session date than the quote is stale: skipped.
+    - The first trade of a session date opens the day (prev close = the last price before it); the opening
+      reference the feed gave for that date stays the tunnel reference for the rest of the day.
+    """
+    current = previous
+    ticks: list[Tick] = []
+    batch_volume = 0  # the quote's tick_volume: shares traded since the quote before this call
+    for trade in trades:
+        ts = trade_time(trade)
+        session_date = local(ts).date()
+        if current is not None:
+            if session_date < current.trading_date:
+                continue
+            same_day = session_date == current.trading_date
+            if same_day and current.trade_seq is not None and trade.seq <= current.trade_seq:
+                continue
+        else:
+            same_day = False
+        price, qty = trade.price_cents, trade.quantity
+        ticks.append(Tick(trade.instrument, ts, price, qty, "trade", trade_id=trade.trade_id))
+        at = max(ts, current.ts) if current is not None else ts
+        if current is not None and same_day:
+            batch_volume += qty
+            current = current.model_copy(update={
+                "event_id": f"{trade.instrument}:trade:{trade.seq}", "ts": at, "last_cents": price,
+                "open_cents": current.open_cents or price,
+                "high_cents": max(current.high_cents or price, price),
+                "low_cents": min(current.low_cents or price, price),
+                "day_volume": current.day_volume + qty, "tick_volume": batch_volume, "source": "trade",
+                "mode": "simulated", "phase": phase_at(at).value, "trade_seq": trade.seq})
+        else:
+            batch_volume = qty
+            current = QuoteEvent(
+                event_id=f"{trade.instrument}:trade:{trade.seq}", ticker=trade.instrument, ts=at,
+                trading_date=session_date, last_cents=price, reference_cents=price, open_cents=price,
+                high_cents=price, low_cents=price,
+                prev_close_cents=current.last_cents if current is not None else None,
+                day_volume=qty, tick_volume=qty, source="trade", mode="simulated", phase=phase_at(at).value,
+                trade_seq=trade.seq)
+    return (current, ticks) if ticks else (None, [])
 
 
 def tick_of(event: QuoteEvent) -> Tick:

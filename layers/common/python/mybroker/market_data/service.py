@@ -13,14 +13,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from mybroker.contracts.exchange import TradeEvent
 from mybroker.contracts.quotes import MarketDataMode, QuoteEvent, QuoteSource
 from mybroker.market_data.cache import QuoteCache
-from mybroker.market_data.domain import BadRecord, quote_event, should_ingest, tick_of
+from mybroker.market_data.domain import BadRecord, Tick, quote_event, should_ingest, tick_of, trade_quote
 from mybroker.market_data.provider import FetchResult, QuoteProvider
 from mybroker.market_data.publisher import QuotePublisher
 from mybroker.market_data.storage import QuoteStore
@@ -95,5 +97,51 @@ def ingest_once(now: datetime, tickers: Sequence[str], provider: QuoteProvider, 
         report.new_ticks, report.bar_updates = recorded.new_ticks, recorded.bar_updates
         report.cached = cache.put_many(events)
         report.published = publisher.publish(events)
+    report.duration_ms = (time.perf_counter() - t0) * 1000
+    return report
+
+
+@dataclass
+class TradesReport:
+    trades: int = 0
+    ignored: str | None = None  # why the batch changed nothing (mirror mode)
+    applied: int = 0  # new trades (the rest were redelivered or stale)
+    new_ticks: int = 0
+    bar_updates: int = 0
+    cached: int = 0
+    published: int = 0
+    duration_ms: float = 0.0
+
+
+def apply_trades(trades: Sequence[TradeEvent], store: QuoteStore, cache: QuoteCache, publisher: QuotePublisher,
+                 mode: MarketDataMode) -> TradesReport:
+    """Simulated mode: the engine's trades set the last price, the day's high/low/volume and the bars.
+
+    Per instrument, in sequence order: the new quote from the cached one (:func:`trade_quote`), the trades
+    as ticks into the bars, then the quote into the cache and onto Kafka. Every step is idempotent (tick ids
+    are trade ids, the quote's ``trade_seq``, stable event ids), so a redelivered batch changes nothing.
+    In mirror mode the feed owns prices and trades are left alone."""
+    t0 = time.perf_counter()
+    report = TradesReport(trades=len(trades))
+    if mode != "simulated":
+        report.ignored = "mirror mode: the feed sets prices"
+        return report
+    per_instrument: dict[str, list[TradeEvent]] = defaultdict(list)
+    for trade in trades:
+        per_instrument[trade.instrument].append(trade)
+    previous = cache.latest_many(per_instrument)
+    quotes: list[QuoteEvent] = []
+    ticks: list[Tick] = []
+    for instrument, own in per_instrument.items():
+        quote, new_ticks = trade_quote(previous.get(instrument), sorted(own, key=lambda t: t.seq))
+        if quote is not None:
+            quotes.append(quote)
+            ticks.extend(new_ticks)
+    report.applied = len(ticks)
+    if ticks:
+        recorded = store.record_ticks(ticks)
+        report.new_ticks, report.bar_updates = recorded.new_ticks, recorded.bar_updates
+        report.cached = cache.put_many(quotes)
+        report.published = publisher.publish(quotes)
     report.duration_ms = (time.perf_counter() - t0) * 1000
     return report

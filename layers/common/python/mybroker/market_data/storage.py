@@ -10,21 +10,19 @@ Collections (names get an optional prefix, so tests use their own):
   close volume trades notional last_ts source``; a unique index on ``(ticker, interval, start)`` makes a history
   query an index range scan.
 
-Bars stay current as ticks arrive, with two updates per (tick, interval) that every server supports:
+Bars stay current as ticks arrive. The new ticks of a batch are folded in memory into one update per bar,
+with operators every server supports, filtered on ``_id`` alone: ``$setOnInsert`` the open, ``$max`` high
+and ``last_ts``, ``$min`` low, ``$set`` close, ``$inc`` volume/trades/notional, upserted.
 
-1. ``$setOnInsert`` creates the bar (open/high/low/close = the tick's price, no volume, ``last_ts`` = epoch);
-2. ``{_id, last_ts: {$lt: tick.ts}}`` -> ``$max`` high, ``$min`` low, ``$set`` close/last_ts, ``$inc`` volume.
-
-The ``last_ts`` guard makes applying a tick idempotent: a re-ingested (or retried) tick matches nothing, so
-volume is never counted twice, whatever happened to the tick insert. The price of that: a tick older than
-the newest one already in a bar (out of order) is kept in ``ticks`` but not applied to the bar; the
-ingest delivers each ticker's ticks in time order, so this only drops genuinely late data.
+Only ticks whose insert succeeded just now (the unique ``_id`` refuses a re-ingested or redelivered one)
+move the bars, so volume is never counted twice. A tick older than the newest one already in its day bar
+(``last_ts``) is late: kept in ``ticks`` but not applied; the ingest and the engine's trades arrive in
+time order per ticker, so this only drops genuinely late data.
 No transactions, no aggregation accumulators, no TTL indexes, no Decimal128.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -47,7 +45,7 @@ Doc = dict[str, Any]
 class RecordResult:
     new_ticks: int
     duplicate_ticks: int
-    bar_updates: int  # (tick, interval) pairs applied to a bar
+    bar_updates: int  # bars written (each bar once per batch, however many of its ticks arrived)
 
 
 @dataclass(frozen=True)
@@ -77,6 +75,31 @@ def _same(have: Any, want: Any) -> bool:
     if isinstance(have, datetime) and isinstance(want, datetime):
         return _aware(have) == _aware(want)
     return bool(have == want)
+
+
+class _Fold:
+    """The ticks of one batch that fall in one bar, as the single update that applies them all."""
+
+    def __init__(self, first: Tick, interval: Interval) -> None:
+        self.ticker, self.interval, self.start = first.ticker, interval, bucket_start(first.ts, interval)
+        self.open, self.open_ts = first.price_cents, first.ts
+        self.high = self.low = self.close = first.price_cents
+        self.last_ts = first.ts
+        self.volume, self.trades, self.notional = first.quantity, 1, first.price_cents * first.quantity
+
+    def add(self, t: Tick) -> None:
+        self.high, self.low, self.close = max(self.high, t.price_cents), min(self.low, t.price_cents), t.price_cents
+        self.last_ts = t.ts
+        self.volume += t.quantity
+        self.trades += 1
+        self.notional += t.price_cents * t.quantity
+
+    def update(self) -> Doc:
+        return {"$setOnInsert": {"ticker": self.ticker, "interval": self.interval, "start": self.start,
+                                 "open": self.open, "open_ts": self.open_ts, "source": "ticks"},
+                "$max": {"high": self.high, "last_ts": self.last_ts}, "$min": {"low": self.low},
+                "$set": {"close": self.close},
+                "$inc": {"volume": self.volume, "trades": self.trades, "notional": self.notional}}
 
 
 class MongoQuoteStore:
@@ -122,17 +145,18 @@ class MongoQuoteStore:
         return RecordResult(len(fresh), len(ordered) - len(fresh), applied)
 
     def _tick_doc(self, t: Tick) -> Doc:
-        return {"ticker": t.ticker, "ts": t.ts, "price": t.price_cents, "qty": t.quantity, "source": t.source}
+        return {"ticker": t.ticker, "ts": t.ts, "price": t.price_cents, "qty": t.quantity, "source": t.source,
+                "key": t.id}
 
     def _insert_ticks(self, ticks: Sequence[Tick]) -> list[Tick]:
         """Stores the ticks not seen before and returns them (the unique ``_id`` refuses the others)."""
         unique = list({t.id: t for t in ticks}.values())
         if self.tick_storage == "timeseries":
-            seen: set[tuple[str, datetime]] = set()
-            for doc in self.ticks.find({"$or": [{"ticker": t.ticker, "ts": t.ts} for t in unique]},
-                                       {"ticker": 1, "ts": 1}):
-                seen.add((doc["ticker"], _aware(doc["ts"])))
-            fresh = [t for t in unique if (t.ticker, t.ts) not in seen]
+            # no unique index on a time-series collection: look the keys up first (trades share instants)
+            seen = {doc.get("key") for doc in self.ticks.find(
+                {"ticker": {"$in": sorted({t.ticker for t in unique})},
+                 "ts": {"$gte": min(t.ts for t in unique), "$lte": max(t.ts for t in unique)}}, {"key": 1})}
+            fresh = [t for t in unique if t.id not in seen]
             if fresh:
                 self.ticks.insert_many([self._tick_doc(t) for t in fresh], ordered=False)
             return fresh
@@ -147,47 +171,33 @@ class MongoQuoteStore:
         return unique
 
     def _apply_to_bars(self, ticks: Sequence[Tick]) -> int:
-        """Folds new ticks into their bars. A tick older than what its day bar already holds (``last_ts``) is
-        late: kept in ``ticks`` but not applied, so bars stay consistent with time order."""
+        """Folds new ticks into their bars and returns how many bars were written. A tick older than what its
+        day bar already holds (``last_ts``) is late: kept in ``ticks`` but not applied, so bars stay consistent
+        with time order. Ticks at the same instant (one aggressor printing several trades) all count."""
         last: dict[tuple[str, datetime], datetime] = {}
-        in_order: list[Tick] = []
-        for t in ticks:  # sorted by time
+        folded: dict[str, _Fold] = {}
+        for t in ticks:  # sorted by time, stable: same-instant trades keep their sequence
             day = bucket_start(t.ts, "1d")
             if (t.ticker, day) not in last:
                 doc = self.bars_collection.find_one({"_id": bar_id(t.ticker, "1d", day)}, {"last_ts": 1})
                 last[(t.ticker, day)] = _aware(doc["last_ts"]) if doc and doc.get("last_ts") else EPOCH
-            if t.ts > last[(t.ticker, day)]:
-                last[(t.ticker, day)] = t.ts
-                in_order.append(t)
-        # one round per position in each ticker's sequence, so a bulk never touches one bar twice
-        per_ticker: dict[str, list[Tick]] = defaultdict(list)
-        for t in in_order:
-            per_ticker[t.ticker].append(t)
-        applied = 0
-        rounds = max((len(v) for v in per_ticker.values()), default=0)
-        for i in range(rounds):
-            ops: list[UpdateOne] = []
-            for seq in per_ticker.values():
-                if i < len(seq):
-                    ops.extend(self._bar_ops(seq[i]))
-            result = self.bars_collection.bulk_write(ops, ordered=True)
-            applied += result.modified_count + result.upserted_count
-        return applied
-
-    def _bar_ops(self, t: Tick) -> list[UpdateOne]:
-        """One upsert per bar, filtered on ``_id`` alone: FerretDB/SQLite looks up an ``_id`` directly but
-        scans the collection for any other filter, which made each conditional update cost O(bars).
-        Ticks come in time order per ticker and only new ones get here, so ``close`` is the newest."""
-        ops = []
-        p, q = t.price_cents, t.quantity
-        for interval in INTERVALS:
-            start = bucket_start(t.ts, interval)
-            ops.append(UpdateOne({"_id": bar_id(t.ticker, interval, start)}, {
-                "$setOnInsert": {"ticker": t.ticker, "interval": interval, "start": start, "open": p,
-                                 "open_ts": t.ts, "source": "ticks"},
-                "$max": {"high": p, "last_ts": t.ts}, "$min": {"low": p}, "$set": {"close": p},
-                "$inc": {"volume": q, "trades": 1, "notional": p * q}}, upsert=True))
-        return ops
+            if t.ts < last[(t.ticker, day)]:
+                continue
+            last[(t.ticker, day)] = t.ts
+            for interval in INTERVALS:
+                key = bar_id(t.ticker, interval, bucket_start(t.ts, interval))
+                fold = folded.get(key)
+                if fold is None:
+                    folded[key] = _Fold(t, interval)
+                else:
+                    fold.add(t)
+        if not folded:
+            return 0
+        # one upsert per bar, filtered on ``_id`` alone: FerretDB/SQLite looks up an ``_id`` directly but scans
+        # the collection for any other filter; each bar appears once, so the order of the bulk does not matter
+        ops = [UpdateOne({"_id": key}, f.update(), upsert=True) for key, f in folded.items()]
+        result = self.bars_collection.bulk_write(ops, ordered=False)
+        return result.modified_count + result.upserted_count
 
     def upsert_bars(self, bars: Sequence[Bar], refresh: bool = False) -> UpsertResult:
         """Write whole bars (COTAHIST days), keyed by ticker+interval+start: re-importing creates nothing.
