@@ -98,9 +98,9 @@ def main() -> int:
 
     import redis
     from kafka.admin import KafkaAdminClient, NewTopic
+    from mybroker.contracts.exchange import TradeEvent
     from mybroker.market_data.cache import QuoteCache
     from mybroker.market_data.publisher import KafkaQuotePublisher
-    from mybroker.contracts.exchange import TradeEvent
     from mybroker.market_data.service import apply_trades, ingest_once
     from mybroker.market_data.storage import MongoQuoteStore
     from mybroker.market_data.synthetic import SyntheticFeed

@@ -37,6 +37,7 @@ RABBITMQ_DIST_PORT = 25672
 KAFKA_PORT = 9092
 KAFKA_CONTROLLER_PORT = 9093
 FERRETDB_PORT = 27017
+POSTGRES_PORT = 5432  # FerretDB's backend
 AWS_PORT = 4566
 
 
@@ -490,6 +491,81 @@ class Kafka(Component):
         wait_until(self.healthy, 90, self.name, self.log, process=proc)
 
 
+class PostgreSQL(Component):
+    """FerretDB's storage: its PostgreSQL backend updates a document by ``_id`` 5-7x faster than its SQLite
+    backend (whose every update cost grows with the collection) and runs range queries ~10x faster."""
+
+    name = "postgresql"
+    port = POSTGRES_PORT
+    user = "postgres"  # initdb and postgres refuse to run as root
+
+    def __init__(self) -> None:
+        self.home = VAR / "postgresql"
+        self.data = self.home / "data"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.home / "postgresql.pid"  # written by the server, as its user
+
+    @staticmethod
+    def bin_dir() -> Path | None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parent.parent.name))
+        return found[-1].parent if found else None
+
+    def installed(self) -> bool:
+        return self.bin_dir() is not None
+
+    def install(self) -> None:
+        apt_install(("postgresql",), self.name)
+
+    def _as_user(self, cmd: list[str]) -> list[str]:
+        return cmd if os.geteuid() != 0 else ["runuser", "-u", self.user, "--", *cmd]
+
+    def healthy(self) -> bool:
+        tools = self.bin_dir()
+        if tools is None or not port_open(self.port):
+            return False
+        proc = subprocess.run([str(tools / "pg_isready"), "-h", "127.0.0.1", "-p", str(self.port), "-q"],
+                              capture_output=True)
+        return proc.returncode == 0
+
+    def start(self) -> None:
+        tools = self.bin_dir()
+        assert tools is not None
+        if port_open(self.port) and not self.healthy():
+            raise ComponentError(f"port {self.port} is taken by another program; postgresql cannot start")
+        self.home.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.home, self.user)
+        if not (self.data / "PG_VERSION").exists():
+            run(self._as_user([str(tools / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust",
+                               "-E", "UTF8", "--no-instructions"]), what=self.name, log=self.log)
+        # loopback only, trust auth; synchronous_commit=off: a crash of the server may lose the last few
+        # hundred milliseconds of market data (never corrupt it); money lives in MariaDB, fully durable
+        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.home} "
+                   "-c synchronous_commit=off -c shared_buffers=64MB -c max_connections=100 "
+                   f"-c external_pid_file={self.pid_file}")
+        if os.geteuid() == 0:
+            self.log.touch()
+            shutil.chown(self.log, self.user)
+        run(self._as_user([str(tools / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log),
+                           "-w", "-t", "60", "start"]), what=self.name, log=self.log)
+        wait_until(self.healthy, 60, self.name, self.log)
+        exists = run(self._as_user([str(tools / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                                    "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'"]),
+                     what=self.name, log=self.log)
+        if exists.strip() != "1":
+            run(self._as_user([str(tools / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
+                               "ferretdb"]), what=self.name, log=self.log)
+
+    def stop(self) -> None:
+        tools = self.bin_dir()
+        if tools is not None and (self.data / "postmaster.pid").exists():
+            subprocess.run(self._as_user([str(tools / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+                           capture_output=True, timeout=60)
+        kill_pid_file(self.pid_file)
+
+
 class FerretDB(Component):
     name = "ferretdb"
     port = FERRETDB_PORT
@@ -539,9 +615,10 @@ class FerretDB(Component):
     def start(self) -> None:
         data = VAR / "ferretdb"
         data.mkdir(parents=True, exist_ok=True)
-        proc = spawn([str(self.binary), "--handler=sqlite", f"--sqlite-url=file:{data}/",
+        backend = f"postgres://{PostgreSQL.user}@127.0.0.1:{POSTGRES_PORT}/ferretdb"
+        proc = spawn([str(self.binary), "--handler=postgresql", f"--postgresql-url={backend}",
                f"--listen-addr=127.0.0.1:{self.port}", f"--state-dir={data}", "--telemetry=disable",
-               "--log-level=warn"], log=self.log, pid_file=self.pid_file)
+               "--debug-addr=-", "--log-level=warn"], log=self.log, pid_file=self.pid_file)
         wait_until(self.healthy, 30, self.name, self.log, process=proc)
 
 
@@ -618,4 +695,4 @@ class LambdaEmulator(Component):
 
 def infrastructure(databases: tuple[str, ...]) -> list[Component]:
     """Every service the system needs, in start order."""
-    return [MariaDB(databases), Redis(), RabbitMQ(), Kafka(), FerretDB(), AwsApi(), LambdaEmulator()]
+    return [MariaDB(databases), Redis(), RabbitMQ(), Kafka(), PostgreSQL(), FerretDB(), AwsApi(), LambdaEmulator()]
