@@ -517,6 +517,12 @@ class PostgreSQL(Component):
 
     def install(self) -> None:
         apt_install(("postgresql",), self.name)
+        # Debian's package creates and may start a "main" cluster on our port: this system runs its own
+        if shutil.which("pg_lsclusters") and shutil.which("pg_ctlcluster"):
+            listed = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout
+            for line in listed.splitlines():
+                version, cluster, *_rest = line.split()
+                subprocess.run(["pg_ctlcluster", version, cluster, "stop"], capture_output=True)
 
     def _as_user(self, cmd: list[str]) -> list[str]:
         return cmd if os.geteuid() != 0 else ["runuser", "-u", self.user, "--", *cmd]
