@@ -50,7 +50,7 @@ def _call(method: str, url: str, authorization: str, body: Any = None) -> tuple[
             status, raw = r.status, r.read()
         except (BrokenPipeError, ConnectionResetError):  # RemoteDisconnected is one too
             # a kept-alive connection the server closed while idle: once more on a fresh one (only then, so a
-            # request that timed out is not sent twice; a repeated reservation answers 409, taken as done)
+            # request that timed out is not sent twice; a repeated reservation is answered 200 anyway)
             _drop(parts.scheme, parts.netloc)
             if attempt == 2:
                 raise
@@ -131,7 +131,9 @@ class WalletClient:
         status = self._do("POST", "/wallet/reservations", authorization,
                           {"orderId": order_id, "ticker": ticker, "side": side, "quantity": quantity,
                            "priceCents": price_cents})
-        if status not in (200, 201, 409):  # 409: this order id is already reserved (a retry)
+        # a retry of the same reservation answers 200; 409 means this order id holds a *different* one, which a
+        # fresh order id never should: refuse the order rather than trade on a reservation that is not its own
+        if status not in (200, 201):
             raise WalletUnavailable(f"the wallet answered {status} to the reservation")
 
     def adjust(self, authorization: str, order_id: str, quantity: int, price_cents: int) -> None:
