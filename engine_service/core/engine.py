@@ -83,12 +83,15 @@ class Engine:
 
     def process(self, msg: Any) -> list[Output]:
         """Apply one input and return its outputs in sequence order. Never raises."""
+        book: OrderBook | None = None
+        mark = 0
         try:
             t = type(msg)
             if t is _NEW_ORDER:
                 book = self.books.get(msg[0])
                 if book is None:
                     return [self._reject_unknown(msg[0], 0, msg[1], Reason.UNKNOWN_INSTRUMENT)]
+                mark = book.seq
                 out = book.out = []
                 book.new_order(msg)
                 if book.touched_bids or book.touched_asks:
@@ -98,6 +101,7 @@ class Engine:
                 book = self.books.get(msg[0])
                 if book is None:
                     return [self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT)]
+                mark = book.seq
                 out = book.out = []
                 book.cancel(msg)
                 if book.touched_bids or book.touched_asks:
@@ -107,6 +111,7 @@ class Engine:
                 book = self.books.get(msg[0])
                 if book is None:
                     return [self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT)]
+                mark = book.seq
                 out = book.out = []
                 book.replace(msg)
                 if book.touched_bids or book.touched_asks:
@@ -122,7 +127,7 @@ class Engine:
                 return self._for_instrument(msg.instrument, "resume", 0)
             return [self._reject_unknown("", 0, "", Reason.INVALID_ORDER)]
         except Exception:  # the engine never raises on input
-            return [self._reject_unknown(str(getattr(msg, "instrument", "")), 0, "", Reason.INVALID_ORDER)]
+            return [self._failed(msg, book, mark)]
 
     def process_many(self, msgs: Iterable[Any]) -> list[Output]:
         """Apply inputs in order and return all their outputs: exactly the concatenation of what
@@ -133,6 +138,8 @@ class Engine:
             t = type(msg)
             if t is _NEW_ORDER or t is _CANCEL or t is _REPLACE:
                 mark = len(result)
+                book = None
+                seq_mark = 0
                 try:
                     book = books.get(msg[0])
                     if book is None:
@@ -141,6 +148,7 @@ class Engine:
                         else:
                             result.append(self._reject_unknown(msg[0], msg[1], msg[2], Reason.UNKNOWN_INSTRUMENT))
                         continue
+                    seq_mark = book.seq
                     book.out = result
                     if t is _NEW_ORDER:
                         book.new_order(msg)
@@ -152,20 +160,47 @@ class Engine:
                         book.flush()
                 except Exception:  # as process(): this input's partial outputs give way to one reject
                     del result[mark:]
-                    result.append(
-                        self._reject_unknown(str(getattr(msg, "instrument", "")), 0, "", Reason.INVALID_ORDER)
-                    )
+                    result.append(self._failed(msg, book, seq_mark))
             else:
                 result.extend(self.process(msg))
         return result
 
     def _reject_unknown(self, instrument: Any, order_id: Any, client_order_id: Any, reason: str) -> Output:
-        self.seq += 1
+        """A REJECTED report outside any book's own flow. Its sequence and exec id come from the instrument's
+        book when there is one (so they never collide with that book's reports, whose exec id is
+        ``instrument:seq`` downstream), from the engine's own counter otherwise."""
+        book = self.books.get(instrument) if type(instrument) is str else None
+        if book is not None:
+            book.seq = seq = book.seq + 1
+        else:
+            self.seq = seq = self.seq + 1
         return _tnew(
             ExecutionReport,
-            ("EXEC", self.seq, instrument, self.seq, ExecType.REJECTED, order_id, client_order_id, "", "", "",
+            ("EXEC", seq, instrument, seq, ExecType.REJECTED, order_id, client_order_id, "", "", "",
              "", "", 0, 0, 0, 0, 0, 0, 0, 0, reason, self.now),
         )
+
+    def _failed(self, msg: Any, book: OrderBook | None, seq_mark: int) -> Output:
+        """The one reject for an input the engine failed on: what the book had emitted for it is dropped and
+        its sequence rewound, so the instrument's stream stays gapless; the ids of the request are kept when
+        readable, so the broker can close the order."""
+        t = type(msg)
+        order_id: Any = 0
+        client_order_id: Any = ""
+        if t is _NEW_ORDER:
+            client_order_id = msg[1]
+        elif t is _CANCEL or t is _REPLACE:
+            order_id, client_order_id = msg[1], msg[2]
+        if type(order_id) is not int:
+            order_id = 0
+        if type(client_order_id) is not str:
+            client_order_id = ""
+        if book is not None:
+            book.seq = seq_mark
+            book.out = []
+            return self._reject_unknown(book.symbol, order_id, client_order_id, Reason.INVALID_ORDER)
+        return self._reject_unknown(str(getattr(msg, "instrument", "")), order_id, client_order_id,
+                                    Reason.INVALID_ORDER)
 
     def _for_instrument(self, symbol: Any, action: str, price: Any) -> list[Output]:
         book = self.books.get(symbol)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from typing import Any
 
 import pytest
 from engine_helpers import random_session, two_instrument_engine
@@ -75,3 +76,45 @@ def test_stale_clock_tick_is_ignored() -> None:
     msgs = random_session(7, 200)
     engine.process_many(msgs)
     assert engine.process(ClockTick(1)) == []
+
+
+def _exploding_after_one_report(engine: Engine, symbol: str) -> None:
+    """Makes the book's next new order emit its NEW report, then fail mid-way (a bug's stand-in)."""
+    book = engine.books[symbol]
+    real = book.new_order
+
+    def new_order(msg: Any) -> None:
+        real(msg)
+        raise RuntimeError("boom")
+
+    book.new_order = new_order  # type: ignore[method-assign]
+
+
+@pytest.mark.parametrize("many", [False, True])
+def test_a_failed_input_gives_one_reject_in_the_books_own_gapless_sequence(many: bool) -> None:
+    from engine_helpers import make_engine, order
+
+    engine = make_engine()
+    first = engine.process(order("BUY", 100, 1000, cid="a"))
+    last_seq = max(o[1] for o in first)
+    _exploding_after_one_report(engine, "PETR4")
+    msg = order("BUY", 100, 1000, cid="b")
+    out = engine.process_many([msg]) if many else engine.process(msg)
+    (reject,) = out
+    assert reject.exec_type == "REJECTED" and reject.reason == "INVALID_ORDER"
+    assert reject.client_order_id == "b" and reject.instrument == "PETR4"
+    # the NEW it had emitted is gone and its sequence number reused: no gap, no exec id used twice
+    assert reject.seq == reject.exec_id == last_seq + 1
+    after = engine.process(order("SELL", 100, 1000, cid="c"))
+    assert [o[1] for o in after] == list(range(last_seq + 2, last_seq + 2 + len(after)))
+
+
+def test_an_invalid_reference_for_a_known_instrument_uses_that_books_sequence() -> None:
+    from engine_helpers import make_engine, order
+
+    from engine_service.core import SetReferencePrice
+
+    engine = make_engine(tick=5, reference_price=1000)
+    seqs = [o[1] for o in engine.process(order("BUY", 100, 1000, cid="a"))]
+    (reject,) = engine.process(SetReferencePrice("PETR4", 1003))  # off the tick
+    assert reject.reason == "INVALID_PRICE" and reject.seq == max(seqs) + 1
