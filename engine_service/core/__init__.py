@@ -26,10 +26,9 @@ from engine_service.core.records import (
     TimeInForce,
     Trade,
 )
-from engine_service.core.schedule import SESSION_SCHEDULES, SessionCalendar
+from engine_service.core.schedule import SessionCalendar
 
 __all__ = [
-    "SESSION_SCHEDULES",
     "AuctionInfo",
     "CancelOrder",
     "ClockTick",

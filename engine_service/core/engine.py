@@ -288,7 +288,6 @@ class Engine:
             "version": SNAPSHOT_VERSION,
             "instruments": [tuple(cfg) for cfg in self.instruments],
             "holidays": sorted(self.calendar.holidays),
-            "schedules": self.calendar.schedules,
             "now": self.now,
             "seq": self.seq,
             "ids": self.ids.last,
@@ -304,7 +303,7 @@ class Engine:
             raise ValueError(f"unsupported snapshot version {state['version']}")
         engine = cls(
             [InstrumentConfig(*cfg) for cfg in state["instruments"]],
-            SessionCalendar(state["holidays"], state["schedules"]),
+            SessionCalendar(state["holidays"]),  # older snapshots also carry "schedules": the session's now
         )
         engine.now = state["now"]
         engine.seq = state["seq"]

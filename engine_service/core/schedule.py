@@ -1,55 +1,33 @@
-"""B3 cash-market session schedule, kept as data.
+"""The B3 session as the engine sees it: nanosecond boundaries between its phases.
 
-B3 shifts its hours when the US changes clocks: one variant applies while New York is on
-standard time, the other while it is on daylight time. Times are America/Sao_Paulo.
-The engine never reads the wall clock: it asks this module which phase a given instant
-(``now_ns`` from a ``ClockTick``) falls in, and when the next boundary is.
+The schedule itself (the two variants that follow New York's clock changes, Ash Wednesday's late open) is
+:mod:`mybroker.b3.session`'s, the one the broker and market data use; this module only turns a day's windows
+into the engine's ``(ns, phase)`` boundaries and caches them. The engine trades the cash market's phases:
+the post-close cancellation window and the after-market are CLOSED for it.
+
+Which days trade is the engine's own data (``SessionCalendar.holidays``, carried in its snapshots), so a
+restored engine replays exactly as it ran. The engine never reads the wall clock: it asks which phase a given
+instant (``now_ns`` from a ``ClockTick``) falls in, and when the next boundary is.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
+
+from mybroker.b3.session import SAO_PAULO, session_windows
+from mybroker.b3.session import Phase as SessionPhase
 
 from engine_service.core.records import Phase
 
-SAO_PAULO = ZoneInfo("America/Sao_Paulo")
-NEW_YORK = ZoneInfo("America/New_York")
-
-US_STANDARD_TIME = "US_STANDARD_TIME"
-US_DAYLIGHT_TIME = "US_DAYLIGHT_TIME"
-
-# Each variant: (local start time, phase) in order; before the first entry the market is CLOSED.
-# 09:30-09:45 cancellation window, 09:45-10:00 opening call, continuous, closing call, closed.
-SESSION_SCHEDULES: dict[str, tuple[tuple[time, str], ...]] = {
-    US_STANDARD_TIME: (
-        (time(9, 30), Phase.PRE_OPEN),
-        (time(9, 45), Phase.OPENING_AUCTION),
-        (time(10, 0), Phase.CONTINUOUS),
-        (time(17, 55), Phase.CLOSING_CALL),
-        (time(18, 0), Phase.CLOSED),
-    ),
-    US_DAYLIGHT_TIME: (
-        (time(9, 30), Phase.PRE_OPEN),
-        (time(9, 45), Phase.OPENING_AUCTION),
-        (time(10, 0), Phase.CONTINUOUS),
-        (time(16, 55), Phase.CLOSING_CALL),
-        (time(17, 0), Phase.CLOSED),
-    ),
-}
-
 _NS = 1_000_000_000
-
-
-def variant_for(day: date) -> str:
-    """The schedule variant in force on ``day`` (by New York's clock at noon)."""
-    noon = datetime.combine(day, time(12, 0), tzinfo=NEW_YORK)
-    return US_DAYLIGHT_TIME if noon.dst() else US_STANDARD_TIME
-
-
-def to_ns(day: date, at: time) -> int:
-    return int(datetime.combine(day, at, tzinfo=SAO_PAULO).timestamp()) * _NS
+# the session's phases the engine runs; any other window (post-close, after-market) is CLOSED for it
+_ENGINE_PHASES: dict[SessionPhase, str] = {
+    SessionPhase.PRE_OPEN: Phase.PRE_OPEN,
+    SessionPhase.OPENING_AUCTION: Phase.OPENING_AUCTION,
+    SessionPhase.CONTINUOUS: Phase.CONTINUOUS,
+    SessionPhase.CLOSING_CALL: Phase.CLOSING_CALL,
+}
 
 
 def local_date(now_ns: int) -> date:
@@ -60,16 +38,33 @@ def date_int(day: date) -> int:
     return day.year * 10000 + day.month * 100 + day.day
 
 
+def _ns(t: datetime) -> int:
+    return int(t.timestamp()) * _NS
+
+
+def day_boundaries(day: date) -> tuple[tuple[int, str], ...]:
+    """``(ns, phase)`` for each phase change of ``day`` as a trading day, ending with CLOSED."""
+    out: list[tuple[int, str]] = []
+    closes_at = 0
+    for window in session_windows(day):
+        phase = _ENGINE_PHASES.get(window.phase)
+        if phase is None:
+            continue
+        start = _ns(window.start)
+        if out and closes_at != start:
+            out.append((closes_at, Phase.CLOSED))
+        out.append((start, phase))
+        closes_at = _ns(window.end)
+    if out:
+        out.append((closes_at, Phase.CLOSED))
+    return tuple(out)
+
+
 class SessionCalendar:
     """Trading days (Monday to Friday, minus ``holidays``) and their phase boundaries."""
 
-    def __init__(
-        self,
-        holidays: Iterable[date] = (),
-        schedules: dict[str, tuple[tuple[time, str], ...]] | None = None,
-    ) -> None:
+    def __init__(self, holidays: Iterable[date] = ()) -> None:
         self.holidays = frozenset(holidays)
-        self.schedules = schedules if schedules is not None else SESSION_SCHEDULES
         self._cache: dict[date, tuple[tuple[int, str], ...]] = {}
 
     def is_trading_day(self, day: date) -> bool:
@@ -79,15 +74,12 @@ class SessionCalendar:
         """(ns, phase) boundaries of ``day``; empty on non-trading days."""
         cached = self._cache.get(day)
         if cached is None:
-            if self.is_trading_day(day):
-                cached = tuple((to_ns(day, at), phase) for at, phase in self.schedules[variant_for(day)])
-            else:
-                cached = ()
+            cached = day_boundaries(day) if self.is_trading_day(day) else ()
             self._cache[day] = cached
         return cached
 
     def phase_at(self, now_ns: int) -> str:
-        phase = Phase.CLOSED
+        phase: str = Phase.CLOSED
         for ns, boundary_phase in self.boundaries(local_date(now_ns)):
             if ns <= now_ns:
                 phase = boundary_phase

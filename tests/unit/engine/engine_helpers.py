@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
+from mybroker.b3.session import SAO_PAULO
+
 from engine_service.core import ClockTick, Engine, ExecutionReport, InstrumentConfig, NewOrder, Output, Trade
-from engine_service.core.schedule import SAO_PAULO
 
 MONDAY = date(2026, 11, 16)  # New York on standard time: continuous 10:00-17:55
 SUMMER_MONDAY = date(2026, 7, 13)  # New York on daylight time: continuous 10:00-16:55

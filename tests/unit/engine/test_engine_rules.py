@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from engine_helpers import MONDAY, SUMMER_MONDAY, make_engine, new_id, ns, of_kind, order, reports, trades
+from mybroker.b3.session import variant_for
 
 from engine_service.core import (
     CancelOrder,
@@ -15,7 +16,7 @@ from engine_service.core import (
     Resume,
     SetReferencePrice,
 )
-from engine_service.core.schedule import US_DAYLIGHT_TIME, US_STANDARD_TIME, SessionCalendar, variant_for
+from engine_service.core.schedule import SessionCalendar
 
 
 def reject_reason(e: Engine, msg: object) -> str:
@@ -87,8 +88,8 @@ def test_fok_outside_auction_tunnel_is_not_fillable() -> None:
 
 
 def test_schedule_standard_and_daylight_variants() -> None:
-    assert variant_for(SUMMER_MONDAY) == US_DAYLIGHT_TIME
-    assert variant_for(MONDAY) == US_STANDARD_TIME
+    assert variant_for(SUMMER_MONDAY) == "us-daylight"
+    assert variant_for(MONDAY) == "us-standard"
     cal = SessionCalendar()
     assert cal.phase_at(ns(9, 0)) == "CLOSED"
     assert cal.phase_at(ns(9, 31)) == "PRE_OPEN"
@@ -98,6 +99,22 @@ def test_schedule_standard_and_daylight_variants() -> None:
     assert cal.phase_at(ns(17, 0, day=SUMMER_MONDAY)) == "CLOSED"
     assert cal.phase_at(ns(16, 56, day=SUMMER_MONDAY)) == "CLOSING_CALL"
     assert cal.phase_at(ns(11, 0, day=MONDAY.replace(day=21))) == "CLOSED"  # Saturday
+    # the after-market (17:30-18:00 in the daylight variant) is CLOSED for the engine
+    assert cal.phase_at(ns(17, 45, day=SUMMER_MONDAY)) == "CLOSED"
+
+
+def test_ash_wednesday_opens_late_as_the_broker_says() -> None:
+    from datetime import date, datetime
+
+    from mybroker.b3.session import SAO_PAULO, phase_at
+
+    ash = date(2027, 2, 10)  # Easter 2027 is March 28
+    cal = SessionCalendar()
+    for hour, minute in ((10, 0), (12, 40), (12, 50), (13, 0), (15, 0), (18, 0)):
+        at = datetime(ash.year, ash.month, ash.day, hour, minute, tzinfo=SAO_PAULO)
+        assert cal.phase_at(ns(hour, minute, day=ash)) == phase_at(at).value
+    assert cal.phase_at(ns(10, 30, day=ash)) == "CLOSED"
+    assert cal.phase_at(ns(13, 0, day=ash)) == "CONTINUOUS"
 
 
 def test_phase_walk_through_a_day_and_market_closed() -> None:

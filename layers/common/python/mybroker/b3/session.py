@@ -142,8 +142,13 @@ def day_schedule(d: date, calendar: B3Calendar = DEFAULT) -> DaySchedule | None:
     """The session of ``d``, or None when B3 does not trade that day."""
     if not calendar.is_business_day(d):
         return None
-    variant = variant_for(d)
-    specs = VARIANTS[variant]
+    return DaySchedule(d, variant_for(d), session_windows(d))
+
+
+def session_windows(d: date) -> tuple[Window, ...]:
+    """The phases ``d`` would have as a trading day (its variant, Ash Wednesday's late open), whatever the
+    calendar says; the matching engine applies its own list of trading days."""
+    specs = VARIANTS[variant_for(d)]
     late = 0
     if d == ash_wednesday(d.year):
         late = (ASH_WEDNESDAY_OPEN.hour - _REGULAR_OPEN.hour) * 60 + ASH_WEDNESDAY_OPEN.minute
@@ -156,7 +161,7 @@ def day_schedule(d: date, calendar: B3Calendar = DEFAULT) -> DaySchedule | None:
             start = ASH_WEDNESDAY_OPEN
         windows.append(Window(s.phase, datetime.combine(d, start, SAO_PAULO),
                               datetime.combine(d, end, SAO_PAULO)))
-    return DaySchedule(d, variant, tuple(windows))
+    return tuple(windows)
 
 
 def local(t: datetime) -> datetime:
