@@ -140,7 +140,7 @@ def main() -> int:
 
         store = MongoQuoteStore(mongo[dbname], prefix="ingest_")
         cache = QuoteCache(r, prefix)
-        publisher = KafkaQuotePublisher.connect("127.0.0.1:9092", topic)
+        publisher = KafkaQuotePublisher.connect(topic)
         feed = SyntheticFeed(seed=1)
         start = datetime(2025, 11, 17, 10, 0, 30, tzinfo=SAO_PAULO)
         ingest_once(start - timedelta(minutes=1), TICKERS, feed, store, cache, publisher)  # warm up

@@ -22,7 +22,6 @@ from mybroker.market_data.provider import QuoteProvider
 from mybroker.market_data.publisher import KafkaQuotePublisher, QuotePublisher
 from mybroker.market_data.service import IngestReport, ingest_once
 from mybroker.market_data.storage import MongoQuoteStore
-from mybroker.settings import settings
 
 logger = Logger()
 metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "MyBrokerB3"))
@@ -39,9 +38,7 @@ class Deps:
 @cache
 def deps() -> Deps:
     """Built once per execution environment and kept warm (connections, the feed's caches)."""
-    s = settings()
-    kafka = KafkaQuotePublisher.connect(s.kafka_bootstrap_servers, config.topic(), s.kafka_security_protocol,
-                                        s.kafka_sasl_secret_arn)
+    kafka = KafkaQuotePublisher.connect(config.topic())
     return Deps(config.provider(), config.store(), config.quote_cache(), kafka)
 
 

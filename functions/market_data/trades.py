@@ -24,7 +24,6 @@ from mybroker.market_data.cache import QuoteCache
 from mybroker.market_data.publisher import KafkaQuotePublisher
 from mybroker.market_data.service import apply_trades
 from mybroker.market_data.storage import MongoQuoteStore
-from mybroker.settings import settings
 from pydantic import ValidationError
 
 logger = Logger()
@@ -43,9 +42,7 @@ def quote_cache() -> QuoteCache:
 
 @cache
 def publisher() -> KafkaQuotePublisher:
-    s = settings()
-    return KafkaQuotePublisher.connect(s.kafka_bootstrap_servers, config.topic(), s.kafka_security_protocol,
-                                       s.kafka_sasl_secret_arn)
+    return KafkaQuotePublisher.connect(config.topic())
 
 
 def read_trades(event: KafkaEvent) -> list[TradeEvent]:

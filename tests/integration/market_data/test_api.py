@@ -14,7 +14,6 @@ from mybroker.market_data.storage import MongoQuoteStore
 from mybroker.market_data.synthetic import SyntheticFeed
 
 from functions.market_data import handler
-from tests.integration.market_data.conftest import KAFKA
 from tests.integration.market_data.test_ingest import OPEN
 from tests.unit.market_data.helpers import call
 
@@ -25,7 +24,7 @@ pytestmark = pytest.mark.stack
 def loaded(ferret_db: Any, redis_client: Any, redis_prefix: str, kafka_topic: str,
            monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[MongoQuoteStore, QuoteCache]]:
     store, cache = MongoQuoteStore(ferret_db), QuoteCache(redis_client, redis_prefix)
-    publisher = KafkaQuotePublisher.connect(KAFKA, kafka_topic)
+    publisher = KafkaQuotePublisher.connect(kafka_topic)
     feed = SyntheticFeed(seed=5)
     for m in range(0, 20):
         ingest_once(OPEN + timedelta(minutes=m, seconds=1), ("PETR4", "VALE3"), feed, store, cache, publisher)

@@ -29,7 +29,7 @@ OPEN = datetime(2025, 11, 17, 10, 0, tzinfo=SAO_PAULO)
 @pytest.fixture
 def parts(ferret_db: Any, redis_client: Any, redis_prefix: str, kafka_topic: str) -> Iterator[
         tuple[MongoQuoteStore, QuoteCache, KafkaQuotePublisher]]:
-    publisher = KafkaQuotePublisher.connect(KAFKA, kafka_topic)
+    publisher = KafkaQuotePublisher.connect(kafka_topic)
     yield MongoQuoteStore(ferret_db), QuoteCache(redis_client, redis_prefix), publisher
     publisher.close()
 

@@ -48,7 +48,7 @@ def minute_bar(store: MongoQuoteStore, ticker: str, at: datetime) -> Any:
 def test_trades_move_quotes_and_bars_once(ferret_db: Any, redis_client: Any, redis_prefix: str,
                                           kafka_topic: str) -> None:
     store, cache = MongoQuoteStore(ferret_db), QuoteCache(redis_client, redis_prefix)
-    publisher = KafkaQuotePublisher.connect(KAFKA, kafka_topic)
+    publisher = KafkaQuotePublisher.connect(kafka_topic)
     cache.put_many([reference("PETR4", 3800), reference("VALE3", 6100)])
     at = OPEN + timedelta(minutes=3, seconds=10)
     # one sell sweeping three PETR4 levels in the same instant, and a VALE3 print

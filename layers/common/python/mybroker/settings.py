@@ -26,6 +26,9 @@ class Settings(BaseSettings):
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     kafka_security_protocol: str = "PLAINTEXT"
     kafka_sasl_secret_arn: str | None = None
+    kafka_sasl_parameter: str | None = None
+    kafka_ca_secret_arn: str | None = None
+    kafka_ca_parameter: str | None = None
     mongodb_uri: str | None = None
     mongodb_uri_parameter: str | None = None
     cognito_user_pool_id: str | None = None

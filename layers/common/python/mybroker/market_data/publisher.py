@@ -2,32 +2,17 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from typing import Any, Protocol
 
 from mybroker.contracts.quotes import QuoteEvent
+from mybroker.settings import Settings
 
 DEFAULT_TOPIC = "quotes"
 
 
 class QuotePublisher(Protocol):
     def publish(self, events: Sequence[QuoteEvent]) -> int: ...
-
-
-def producer_config(bootstrap: str, security_protocol: str = "PLAINTEXT",
-                    sasl_secret_arn: str | None = None) -> dict[str, Any]:
-    """kafka-python producer settings; SASL/SCRAM credentials come from a Secrets Manager secret on AWS."""
-    cfg: dict[str, Any] = {"bootstrap_servers": bootstrap.split(","), "acks": "all", "linger_ms": 2,
-                           "retries": 3, "request_timeout_ms": 10_000, "security_protocol": security_protocol}
-    if sasl_secret_arn:
-        from mybroker.aws import client
-
-        raw = client("secretsmanager").get_secret_value(SecretId=sasl_secret_arn)["SecretString"]
-        secret = json.loads(raw)
-        cfg.update(sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=secret["username"],
-                   sasl_plain_password=secret["password"])
-    return cfg
 
 
 class KafkaQuotePublisher:
@@ -39,11 +24,10 @@ class KafkaQuotePublisher:
         self.timeout_s = timeout_s
 
     @classmethod
-    def connect(cls, bootstrap: str, topic: str = DEFAULT_TOPIC, security_protocol: str = "PLAINTEXT",
-                sasl_secret_arn: str | None = None) -> KafkaQuotePublisher:
-        from kafka import KafkaProducer
+    def connect(cls, topic: str = DEFAULT_TOPIC, s: Settings | None = None) -> KafkaQuotePublisher:
+        from mybroker.kafka import producer
 
-        return cls(KafkaProducer(**producer_config(bootstrap, security_protocol, sasl_secret_arn)), topic)
+        return cls(producer(s, linger_ms=2), topic)
 
     def publish(self, events: Sequence[QuoteEvent]) -> int:
         futures = [self.producer.send(self.topic, key=e.ticker.encode(), value=e.to_json()) for e in events]

@@ -1,0 +1,71 @@
+"""Kafka producers from the settings, the one way every function connects.
+
+Locally: PLAINTEXT to 127.0.0.1:9092. On AWS the stack sets ``KAFKA_SECURITY_PROTOCOL=SASL_SSL``: SCRAM-SHA-512
+credentials (``{"username", "password"}``) and the broker's private CA (a PEM) come from Secrets Manager
+(``KAFKA_SASL_SECRET_ARN``, ``KAFKA_CA_SECRET_ARN`` as ``{"certificate": pem}``) when a Kafka event source
+mapping exists, otherwise from free SSM parameters (``KAFKA_SASL_PARAMETER``, ``KAFKA_CA_PARAMETER``), as
+``infra/compute.py`` wires them. The broker's certificate names its private IP, so hostnames are checked.
+"""
+
+from __future__ import annotations
+
+import json
+import ssl
+from functools import cache
+from typing import Any
+
+from mybroker.settings import Settings, settings
+
+
+@cache
+def _secret(arn: str) -> str:
+    from mybroker.aws import client
+
+    return str(client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"])
+
+
+@cache
+def _parameter(name: str) -> str:
+    from mybroker.aws import client
+
+    return str(client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"])
+
+
+def _scram(s: Settings) -> tuple[str, str]:
+    if s.kafka_sasl_secret_arn:
+        raw = _secret(s.kafka_sasl_secret_arn)
+    elif s.kafka_sasl_parameter:
+        raw = _parameter(s.kafka_sasl_parameter)
+    else:
+        raise RuntimeError("Kafka SASL: set KAFKA_SASL_SECRET_ARN or KAFKA_SASL_PARAMETER")
+    creds = json.loads(raw)
+    return str(creds["username"]), str(creds["password"])
+
+
+def _ca(s: Settings) -> str | None:
+    if s.kafka_ca_secret_arn:
+        return str(json.loads(_secret(s.kafka_ca_secret_arn))["certificate"])
+    if s.kafka_ca_parameter:
+        return _parameter(s.kafka_ca_parameter)
+    return None  # the system's trust store
+
+
+def client_config(s: Settings | None = None) -> dict[str, Any]:
+    """kafka-python connection settings (bootstrap servers, security protocol, SASL, TLS)."""
+    s = s or settings()
+    cfg: dict[str, Any] = {"bootstrap_servers": s.kafka_bootstrap_servers.split(","),
+                           "security_protocol": s.kafka_security_protocol}
+    if s.kafka_security_protocol.startswith("SASL"):
+        user, password = _scram(s)
+        cfg.update(sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=user, sasl_plain_password=password)
+    if s.kafka_security_protocol.endswith("SSL"):
+        cfg["ssl_context"] = ssl.create_default_context(cadata=_ca(s))
+    return cfg
+
+
+def producer(s: Settings | None = None, **overrides: Any) -> Any:
+    """A ``KafkaProducer`` that waits for every in-sync replica (``acks=all``) and fails within seconds."""
+    from kafka import KafkaProducer
+
+    return KafkaProducer(**{**client_config(s), "acks": "all", "retries": 3, "request_timeout_ms": 10_000,
+                            "max_block_ms": 10_000, **overrides})
