@@ -241,7 +241,7 @@ SYSTEM = System(
             database="wallet",
             timeout_s=30,
             concurrency=1,
-            uses=("mysql",),
+            uses=("mysql", "kafka"),  # kafka: unreadable records go to esm-failures
         ),
         Function(
             name="wallet-settlement",
@@ -331,8 +331,10 @@ SYSTEM = System(
                        batch_size=100, batching_window_s=0),
     ),
     kafka_sources=(
+        # on demand, no poller to pay for (~$135/month): the function dead-letters unreadable records to
+        # esm-failures itself; any other failure retries the whole batch, deduped by event id
         KafkaSource("wallet-order-events", "wallet-order-events", "orders", batch_size=100,
-                    batching_window_s=0.5, maximum_retry_attempts=5, on_failure_topic="esm-failures"),
+                    batching_window_s=0.5, provisioned=False),
         # simulated mode: the engine's trades move last prices and bars. On demand (no poller to pay for):
         # the function skips unreadable trades itself, and a batch applied twice changes nothing
         KafkaSource("market-data-trades", "market-data-trades", "trades", batch_size=500,

@@ -1,28 +1,33 @@
 """wallet-order-events: ``OrderEvent``s from the Kafka ``orders`` topic (event source mapping
-``wallet-order-events``) move reserved money and shares. One record, one transaction; a record that fails is
-reported in ``batchItemFailures`` and retried from there, so the records before it are not redone (and would
-be deduped by event id if they were)."""
+``wallet-order-events``, on demand) move reserved money and shares.
+
+One record, one transaction, in partition order. A record that can never be read (not an order event) is
+parked on ``esm-failures`` with the reason and skipped. Anything else that fails (MySQL down, a deadlock that
+outlived its retries) raises: the mapping retries the whole batch until it succeeds, and the records already
+applied are deduped by event id, so no money moves twice and a later event never overtakes an earlier one.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import cache
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes import KafkaEvent, event_source
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mybroker.contracts.orders import parse_order_event
+from mybroker.contracts.orders import OrderEvent, parse_order_event
 from mybroker.db import engine, retry_deadlocks
+from mybroker.dead_letter import DeadLetters
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
+from pydantic import ValidationError
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
-processor = BatchProcessor(event_type=EventType.Kafka)
 
 
 @cache
@@ -30,9 +35,26 @@ def wallet() -> Wallet:
     return Wallet(MySqlStore(engine()))
 
 
+@cache
+def dead_letters() -> DeadLetters:
+    return DeadLetters(os.environ.get("AWS_LAMBDA_FUNCTION_NAME", "wallet-order-events"))
+
+
+def read(record: KafkaEventRecord) -> OrderEvent | None:
+    """The record's event, or None once it is parked as unreadable."""
+    try:
+        return parse_order_event(record.decoded_value)
+    except (ValidationError, ValueError, TypeError) as exc:  # not JSON, not UTF-8, no value, not an event
+        reason = str(exc).splitlines()[0]
+        dead_letters().park(record.raw_event, reason)
+        logger.warning("unreadable order event parked on esm-failures",
+                       extra={"partition": record.partition, "offset": record.offset, "error": reason})
+        metrics.add_metric(name="OrderEventUnreadable", unit=MetricUnit.Count, value=1)
+        return None
+
+
 @tracer.capture_method
-def record_handler(record: KafkaEventRecord) -> str:
-    event = parse_order_event(record.decoded_value)  # a malformed record fails (and ends in esm-failures)
+def apply(event: OrderEvent, record: KafkaEventRecord) -> str:
     # one transaction per event, deduped by event id: a deadlock with a reservation is simply run again
     outcome = retry_deadlocks(lambda: wallet().apply_order_event(event))
     logger.info("order event", extra={"event_id": event.event_id, "event_type": event.event_type.value,
@@ -45,5 +67,11 @@ def record_handler(record: KafkaEventRecord) -> str:
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+@event_source(data_class=KafkaEvent)
+def handler(event: KafkaEvent, context: LambdaContext) -> dict[str, Any]:
+    outcomes: dict[str, int] = {}
+    for record in event.records:
+        parsed = read(record)
+        outcome = "UNREADABLE" if parsed is None else apply(parsed, record)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return {"outcomes": outcomes}

@@ -5,6 +5,7 @@ buckets match the reservations, nothing negative)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import time
 import urllib.request
@@ -14,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import pytest
-from kafka import KafkaProducer
+from kafka import KafkaConsumer, KafkaProducer
 from mybroker.b3.calendar import settlement_date
 from mybroker.contracts.engine import OrderType, Side, TimeInForce
 from mybroker.contracts.orders import Fill, OrderEvent, OrderEventType, OrderStatus
@@ -320,9 +321,19 @@ def test_positions_show_market_value_from_the_quote_cache(producer: KafkaProduce
     assert u.get("/wallet/positions").body["marketValueCents"] >= pos["marketValueCents"]
 
 
-def test_a_poison_record_fails_alone_and_the_redelivered_rest_counts_once(producer: KafkaProducer) -> None:
-    """The poison record is reported in batchItemFailures; the mapping resumes at its offset, so the good
-    record after it is delivered again (and deduped by event id) until the poison goes to esm-failures."""
+def consume_all(topic: str) -> list[Any]:
+    """Every record of ``topic`` from the beginning (stops after 3 s without a new one)."""
+    consumer = KafkaConsumer(topic, bootstrap_servers=f"127.0.0.1:{svc.KAFKA_PORT}", auto_offset_reset="earliest",
+                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=3000)
+    try:
+        return list(consumer)
+    finally:
+        consumer.close()
+
+
+def test_a_poison_record_is_parked_and_the_rest_counts_once(producer: KafkaProducer) -> None:
+    """The function parks the unreadable record on esm-failures (with where it came from and why) and goes
+    on: the good records before and after it are applied, once."""
     p1, p2 = oid("p"), oid("p")
     u = funded(100_000)
     for order in (p1, p2):
@@ -333,10 +344,17 @@ def test_a_poison_record_fails_alone_and_the_redelivered_rest_counts_once(produc
     after = order_event(u, p2, 1, OrderEventType.FILLED, qty=10, price=2_000, cum=10, leaves=0,
                         fill=(10, 2_000))
     producer.send("orders", key=u.user_id.encode(), value=before.to_json())
-    producer.send("orders", key=u.user_id.encode(), value=b'{"event_type": "order.filled", "not": "an event"}')
+    poison = json.dumps({"event_type": "order.filled", "not": "an event", "probe": p1}).encode()
+    producer.send("orders", key=u.user_id.encode(), value=poison)
     producer.send("orders", key=u.user_id.encode(), value=after.to_json())
     producer.flush()
     each = 20_000 + b3_fees_cents(20_000, date.fromisoformat(TRADE_DAY))
     w = wait_for(lambda: wallet(u), lambda w: w["payableCents"] == 2 * each, timeout=30)
     assert w["payableCents"] == 2 * each and w["reservedCents"] == 0
     assert w["availableCents"] == 100_000 - 2 * each
+    parked = [r for r in consume_all("esm-failures")
+              if base64.b64decode(json.loads(r.value)["record"]["value"]) == poison]
+    assert len(parked) == 1
+    headers = dict(parked[0].headers)
+    assert headers["error-type"] == b"UnreadableRecord" and headers["source-topic"] == b"orders"
+    assert parked[0].key == u.user_id.encode()
