@@ -29,15 +29,9 @@ class Request(BaseModel):
 
 
 class Camel(BaseModel):
-    """A response in camelCase (orders, wallet, assets)."""
+    """A response: every service answers in camelCase."""
 
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="ignore")
-
-
-class Snake(BaseModel):
-    """A response in snake_case (market-data-api answers its contracts' field names as they are)."""
-
-    model_config = ConfigDict(extra="ignore")
 
 
 # ---- errors ---------------------------------------------------------------------------------------------------
@@ -220,7 +214,7 @@ class Statement(Camel):
 
 # ---- market data ----------------------------------------------------------------------------------------------
 
-class Quote(Snake):
+class Quote(Camel):
     ticker: str
     ts: datetime
     trading_date: date
@@ -236,12 +230,12 @@ class Quote(Snake):
     phase: str = "CLOSED"
 
 
-class QuotesPage(Snake):
+class QuotesPage(Camel):
     quotes: list[Quote]
     missing: list[str]
 
 
-class Bar(Snake):
+class Bar(Camel):
     start: datetime
     open_cents: int
     high_cents: int
@@ -252,7 +246,7 @@ class Bar(Snake):
     notional_cents: int
 
 
-class History(Snake):
+class History(Camel):
     ticker: str
     interval: str
     start: datetime
@@ -260,19 +254,19 @@ class History(Snake):
     bars: list[Bar]
 
 
-class SessionWindow(Snake):
+class SessionWindow(Camel):
     phase: str
     start: datetime
     end: datetime
 
 
-class PriceLevel(Snake):
+class PriceLevel(Camel):
     price_cents: int
     quantity: int
     orders: int
 
 
-class BookSnapshot(Snake):
+class BookSnapshot(Camel):
     """The exchange's book of one ticker (GET /market/book/{ticker}): ten best levels a side."""
 
     instrument: str
@@ -284,7 +278,7 @@ class BookSnapshot(Snake):
     asks: list[PriceLevel]
 
 
-class MarketStatus(Snake):
+class MarketStatus(Camel):
     now: datetime
     phase: str
     trading_day: bool

@@ -6,7 +6,7 @@ Prices are integer cents.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import cache
 from typing import Annotated, Any, Literal
 
@@ -18,12 +18,12 @@ from mybroker.b3.session import DaySchedule, Phase, day_schedule, local, next_ch
 from mybroker.clock import SystemClock
 from mybroker.contracts.exchange import BOOK_KEY, BookSnapshot
 from mybroker.contracts.quotes import QuoteEvent
-from mybroker.http import DomainError, NotFound, error_response, principal, resolver
+from mybroker.http import Camel, DomainError, NotFound, error_response, principal, resolver
 from mybroker.market_data import config
 from mybroker.market_data.cache import QuoteCache
 from mybroker.market_data.domain import Bar, Interval, parse_tickers, valid_ticker
 from mybroker.market_data.storage import MongoQuoteStore
-from pydantic import BaseModel
+from pydantic import Field
 
 logger = Logger()
 app = resolver("My Broker B3: market data", "/docs/market-data")
@@ -65,12 +65,35 @@ app.exception_handler(InvalidField)(_invalid_field)
 app.exception_handler(Exception)(_unexpected)
 
 
-class QuotesPage(BaseModel):
-    quotes: list[QuoteEvent]
+class QuoteView(Camel):
+    """The latest state of one instrument: the ``quotes`` topic's :class:`QuoteEvent`, in camelCase."""
+
+    ticker: str
+    ts: datetime
+    trading_date: date
+    last_cents: int
+    reference_cents: int = Field(description="the reference for price tunnels")
+    open_cents: int | None = None
+    high_cents: int | None = None
+    low_cents: int | None = None
+    prev_close_cents: int | None = None
+    day_volume: int = 0
+    tick_volume: int = 0
+    source: str
+    mode: str
+    phase: str
+
+    @classmethod
+    def of(cls, q: QuoteEvent) -> QuoteView:
+        return cls.model_validate(q.model_dump(include=set(cls.model_fields)))
+
+
+class QuotesPage(Camel):
+    quotes: list[QuoteView]
     missing: list[str]
 
 
-class BarView(BaseModel):
+class BarView(Camel):
     start: datetime
     open_cents: int
     high_cents: int
@@ -87,7 +110,7 @@ class BarView(BaseModel):
                    notional_cents=b.notional_cents)
 
 
-class History(BaseModel):
+class History(Camel):
     ticker: str
     interval: Interval
     start: datetime
@@ -95,13 +118,13 @@ class History(BaseModel):
     bars: list[BarView]
 
 
-class WindowView(BaseModel):
+class WindowView(Camel):
     phase: Phase
     start: datetime
     end: datetime
 
 
-class MarketStatus(BaseModel):
+class MarketStatus(Camel):
     now: datetime
     phase: Phase
     trading_day: bool
@@ -109,6 +132,28 @@ class MarketStatus(BaseModel):
     next_change_at: datetime
     next_phase: Phase
     windows: list[WindowView]
+
+
+class PriceLevelView(Camel):
+    price_cents: int
+    quantity: int
+    orders: int
+
+
+class BookView(Camel):
+    """The engine's book snapshot (``engine:book:<ticker>`` in Redis), in camelCase."""
+
+    instrument: str
+    seq: int
+    phase: str
+    reference_price_cents: int
+    last_price_cents: int
+    bids: list[PriceLevelView] = Field(description="best first, ten levels at most")
+    asks: list[PriceLevelView] = Field(description="best first, ten levels at most")
+
+    @classmethod
+    def of(cls, b: BookSnapshot) -> BookView:
+        return cls.model_validate(b.model_dump(include=set(cls.model_fields)))
 
 
 def _ticker(text: str) -> str:
@@ -156,18 +201,18 @@ def quotes(
             q = store().latest_quote(t)
             if q is not None:
                 found[t] = q
-    return QuotesPage(quotes=[found[t] for t in names if t in found],
+    return QuotesPage(quotes=[QuoteView.of(found[t]) for t in names if t in found],
                       missing=[t for t in names if t not in found])
 
 
 @app.get("/quotes/<ticker>")
-def quote(ticker: str) -> QuoteEvent:
+def quote(ticker: str) -> QuoteView:
     principal(app)
     t = _ticker(ticker)
     q = _latest(t)
     if q is None:
         raise NotFound("UNKNOWN_INSTRUMENT", f"no quotes for {t}")
-    return q
+    return QuoteView.of(q)
 
 
 @app.get("/quotes/<ticker>/history")
@@ -208,7 +253,7 @@ def market_status(
 
 
 @app.get("/market/book/<ticker>")
-def book(ticker: str) -> BookSnapshot:
+def book(ticker: str) -> BookView:
     """The exchange's book of a ticker (``PETR4`` or the fractional ``PETR4F``): phase, reference and last
     price, and the ten best aggregated price levels a side, as the engine last published it."""
     principal(app)
@@ -218,7 +263,7 @@ def book(ticker: str) -> BookSnapshot:
     raw = quote_cache().redis.get(BOOK_KEY.format(instrument=t))
     if raw is None:
         raise NotFound("UNKNOWN_INSTRUMENT", f"the exchange has no book for {t}")
-    return BookSnapshot.model_validate_json(raw)
+    return BookView.of(BookSnapshot.model_validate_json(raw))
 
 
 @logger.inject_lambda_context

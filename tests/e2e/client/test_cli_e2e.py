@@ -17,7 +17,7 @@ PASSWORD = "Cli-pass-12345"
 def _reference(run: Runner, ticker: str) -> int:
     quotes = run.json("quote", ticker)["quotes"]
     assert quotes, f"no quote for {ticker}"
-    ref: int = quotes[0]["reference_cents"]
+    ref: int = quotes[0]["referenceCents"]
     return ref
 
 

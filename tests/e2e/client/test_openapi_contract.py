@@ -33,19 +33,20 @@ ROUTES: list[tuple[str, str, str, type[BaseModel] | None, str | None, type[BaseM
     ("wallet", "put", "/wallet/reservations/{orderId}", None, None, None),
     ("wallet", "delete", "/wallet/reservations/{orderId}", None, None, None),
     ("market-data", "get", "/quotes", None, "QuotesPage", models.QuotesPage),
-    ("market-data", "get", "/quotes/{ticker}", None, "QuoteEvent", models.Quote),
+    ("market-data", "get", "/quotes/{ticker}", None, "QuoteView", models.Quote),
     ("market-data", "get", "/quotes/{ticker}/history", None, "History", models.History),
     ("market-data", "get", "/market/status", None, "MarketStatus", models.MarketStatus),
-    ("market-data", "get", "/market/book/{ticker}", None, "BookSnapshot", models.BookSnapshot),
+    ("market-data", "get", "/market/book/{ticker}", None, "BookView", models.BookSnapshot),
 ]
 NESTED = {models.Order: {"fills": "FillView"}, models.OrderPage: {"items": "OrderView"},
           models.Positions: {"items": "PositionView"}, models.Statement: {"items": "StatementLineView"},
           models.TransferResult: {"wallet": "WalletView"}, models.InstrumentPage: {"items": "InstrumentView"},
-          models.QuotesPage: {"quotes": "QuoteEvent"}, models.History: {"bars": "BarView"},
-          models.MarketStatus: {"windows": "WindowView"}}
+          models.QuotesPage: {"quotes": "QuoteView"}, models.History: {"bars": "BarView"},
+          models.MarketStatus: {"windows": "WindowView"}, models.BookSnapshot: {"bids": "PriceLevelView"}}
 SUB: dict[str, type[BaseModel]] = {"FillView": models.Fill, "OrderView": models.Order, "PositionView": models.Position,
        "StatementLineView": models.StatementLine, "WalletView": models.Wallet, "InstrumentView": models.Instrument,
-       "QuoteEvent": models.Quote, "BarView": models.Bar, "WindowView": models.SessionWindow}
+       "QuoteView": models.Quote, "BarView": models.Bar, "WindowView": models.SessionWindow,
+       "PriceLevelView": models.PriceLevel}
 QUERY = {"/orders": {"status", "ticker", "date", "limit", "offset"},
          "/wallet/statement": {"from", "to", "asset", "limit", "cursor"},
          "/assets": {"q", "kind", "status", "limit", "offset"}, "/quotes": {"tickers"},

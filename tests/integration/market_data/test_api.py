@@ -36,8 +36,8 @@ def loaded(ferret_db: Any, redis_client: Any, redis_prefix: str, kafka_topic: st
 
 def test_latest_quote(loaded: tuple[MongoQuoteStore, QuoteCache]) -> None:
     status, body = call(handler.handler, "/quotes/petr4")
-    assert status == 200 and body["ticker"] == "PETR4" and isinstance(body["last_cents"], int)
-    assert body["last_cents"] == loaded[1].last_price_cents("PETR4")
+    assert status == 200 and body["ticker"] == "PETR4" and isinstance(body["lastCents"], int)
+    assert body["lastCents"] == loaded[1].last_price_cents("PETR4")
 
 
 def test_unknown_ticker_is_404(loaded: tuple[MongoQuoteStore, QuoteCache]) -> None:
@@ -64,7 +64,7 @@ def test_history(loaded: tuple[MongoQuoteStore, QuoteCache]) -> None:
     status, body = call(handler.handler, "/quotes/PETR4/history", q)
     assert status == 200, body
     assert len(body["bars"]) == 10 and body["interval"] == "1m"
-    assert all(b["low_cents"] <= b["close_cents"] <= b["high_cents"] for b in body["bars"])
+    assert all(b["lowCents"] <= b["closeCents"] <= b["highCents"] for b in body["bars"])
     status, body = call(handler.handler, "/quotes/PETR4/history", {"interval": "5m", "start": "2025-11-17T13:00:00Z",
                                                                      "end": "2025-11-17T14:00:00Z"})
     assert status == 200 and len(body["bars"]) == 4

@@ -36,11 +36,11 @@ def test_bad_input_is_422_with_the_field(path: str, query: dict[str, str] | None
 def test_market_status() -> None:
     status, body = call(handler.handler, "/market/status", {"at": "2025-11-17T17:56:00-03:00"})
     assert status == 200, body
-    assert body["phase"] == "CLOSING_CALL" and body["trading_day"] and body["variant"] == "us-standard"
-    assert body["next_phase"] == "CLOSED" and body["next_change_at"].startswith("2025-11-17T18:00:00")
+    assert body["phase"] == "CLOSING_CALL" and body["tradingDay"] and body["variant"] == "us-standard"
+    assert body["nextPhase"] == "CLOSED" and body["nextChangeAt"].startswith("2025-11-17T18:00:00")
     assert [w["phase"] for w in body["windows"]][:3] == ["PRE_OPEN", "OPENING_AUCTION", "CONTINUOUS"]
     status, body = call(handler.handler, "/market/status", {"at": "2025-11-20T12:00:00"})
-    assert body["phase"] == "CLOSED" and not body["trading_day"] and body["windows"] == []
+    assert body["phase"] == "CLOSED" and not body["tradingDay"] and body["windows"] == []
     status, body = call(handler.handler, "/market/status")
     assert status == 200 and body["phase"] in {"CLOSED", "PRE_OPEN", "OPENING_AUCTION", "CONTINUOUS", "CLOSING_CALL",
                                                "AFTER_MARKET", "POST_CLOSE"}
