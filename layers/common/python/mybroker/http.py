@@ -16,9 +16,11 @@ from pydantic.alias_generators import to_camel
 
 
 class Camel(BaseModel):
-    """What every HTTP API answers (and reads): camelCase field names over snake_case attributes."""
+    """What every HTTP API answers and reads: camelCase field names over snake_case attributes; an unknown
+    field in a request is refused (422) rather than silently dropped."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
+                              extra="forbid")
 
 
 class DomainError(Exception):

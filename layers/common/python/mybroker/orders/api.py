@@ -4,20 +4,15 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, ConfigDict, Field
-from pydantic.alias_generators import to_camel
+from pydantic import Field
 
 from mybroker.contracts.engine import OrderType, SelfTradePrevention, Side, TimeInForce
 from mybroker.contracts.orders import OrderStatus
+from mybroker.http import Camel
 from mybroker.orders.domain import FillRecord, Order, PlaceRequest
 
 
-class _Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
-                              extra="forbid")
-
-
-class PlaceOrderBody(_Camel):
+class PlaceOrderBody(Camel):
     client_order_id: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$",
                                         description="your idempotency key: the same id and body give the same order")
     ticker: str = Field(min_length=5, max_length=12, pattern=r"^[A-Za-z0-9]+$", examples=["PETR4", "PETR4F"])
@@ -41,12 +36,12 @@ class PlaceOrderBody(_Camel):
         )
 
 
-class ReplaceOrderBody(_Camel):
+class ReplaceOrderBody(Camel):
     quantity: int | None = Field(default=None, gt=0, le=1_000_000_000, description="new total quantity")
     price_cents: int | None = Field(default=None, gt=0, le=10**12, description="new limit")
 
 
-class FillView(_Camel):
+class FillView(Camel):
     exec_id: int
     trade_id: int
     quantity: int
@@ -60,7 +55,7 @@ class FillView(_Camel):
                    fees_cents=f.fees_cents, occurred_at=f.occurred_at)
 
 
-class OrderView(_Camel):
+class OrderView(Camel):
     order_id: str
     client_order_id: str
     ticker: str
@@ -100,7 +95,7 @@ class OrderView(_Camel):
         )
 
 
-class OrderPage(_Camel):
+class OrderPage(Camel):
     items: list[OrderView]
     total: int
     limit: int

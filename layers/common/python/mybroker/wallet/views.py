@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from pydantic.alias_generators import to_camel
+from pydantic import Field, StringConstraints
 
+from mybroker.http import Camel
 from mybroker.wallet.ledger import BRL, Bucket
 from mybroker.wallet.ports import StatementLine
 from mybroker.wallet.positions import Cost
@@ -18,11 +18,6 @@ MAX_QUANTITY = 100_000_000
 MAX_PRICE_CENTS = 100_000_000
 OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:~-]+$")]
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:~-]+$")]
-
-
-class Camel(BaseModel):
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
-                              extra="forbid")
 
 
 class TransferRequest(Camel):
