@@ -200,6 +200,15 @@ SYSTEM = System(
             uses=("mysql", "kafka", "cognito"),
         ),
         Function(
+            name="assets-outbox-sweeper",
+            code_dir="functions/assets",
+            handler="outbox_sweeper.handler",
+            database="assets",
+            timeout_s=60,
+            concurrency=1,
+            uses=("mysql", "kafka"),
+        ),
+        Function(
             name="orders-api",
             code_dir="functions/orders",
             handler="handler.handler",
@@ -310,6 +319,8 @@ SYSTEM = System(
         Schedule("quote-ingestion", "cron(* 10-18 ? * MON-FRI *)", "market-data-ingest", timezone=SAO_PAULO),
         # whatever an order left in the outbox (a crash between commit and publish) is sent again
         Schedule("orders-outbox-sweep", "rate(1 minute)", "orders-outbox-sweeper"),
+        # whatever an instrument change left in the outbox (a crash or a Kafka outage) is sent again
+        Schedule("assets-outbox-sweep", "rate(1 minute)", "assets-outbox-sweeper"),
         # T+2 settlement, before the market opens, on business days
         Schedule("wallet-settlement", "cron(0 8 ? * MON-FRI *)", "wallet-settlement", timezone=SAO_PAULO),
     ),

@@ -1,6 +1,7 @@
 """assets-api: the instrument catalog over HTTP (camelCase JSON). Reads for every user; creating and changing
-instruments for the ``admin`` group, each change published as an ``AssetEvent`` on the Kafka ``assets``
-topic. Thin: parse, call the catalog, shape the answer."""
+instruments for the ``admin`` group, each change stored with its ``AssetEvent`` in one transaction (the outbox)
+and published to the Kafka ``assets`` topic after the commit; what fails to publish is left for
+assets-outbox-sweeper. Thin: parse, call the catalog, shape the answer."""
 
 from __future__ import annotations
 
@@ -20,34 +21,19 @@ from mybroker.assets.catalog import (
     InstrumentStatus,
     InstrumentView,
 )
-from mybroker.assets.events import AssetEvents, KafkaAssetEvents, asset_event
-from mybroker.assets.repository import Catalog, MySqlCatalog
+from mybroker.assets.events import asset_event, event_message
+from mybroker.assets.repository import DuplicateInstrument
+from mybroker.assets.wiring import catalog, publisher
 from mybroker.contracts.assets import AssetEventType
-from mybroker.db import engine
 from mybroker.http import DomainError, NotFound, principal, require_admin, resolver
-from mybroker.settings import settings
+from mybroker.outbox import OutboxMessage, publish_and_mark
 from pydantic import BaseModel, ValidationError
 
 logger = Logger()
 tracer = Tracer()
 metrics = Metrics()
 app = resolver("My Broker B3: assets", "/docs/assets")
-_catalog: Catalog | None = None
-_events: AssetEvents | None = None
-
-
-def catalog() -> Catalog:
-    global _catalog
-    if _catalog is None:
-        _catalog = MySqlCatalog(engine())
-    return _catalog
-
-
-def events() -> AssetEvents:
-    global _events
-    if _events is None:
-        _events = KafkaAssetEvents(settings().kafka_bootstrap_servers, settings().kafka_security_protocol)
-    return _events
+PUBLISH_TIMEOUT_S = 2.0  # per send, well inside the function's timeout: the answer never waits on a Kafka outage
 
 
 class InstrumentPage(BaseModel):
@@ -80,24 +66,28 @@ def get_instrument(ticker: str) -> InstrumentView:
     return InstrumentView.of(found)
 
 
-def publish(kind: AssetEventType, instrument: Instrument, changed: tuple[str, ...], actor: str) -> None:
-    """After the commit. No outbox yet: a failed publish is logged and counted, the change stands."""
-    try:
-        events().publish(asset_event(kind, instrument, changed, actor))
-        metrics.add_metric(name="AssetEventsPublished", unit=MetricUnit.Count, value=1)
-    except Exception:
-        logger.exception("asset event not published", extra={"ticker": instrument.ticker, "type": kind.value})
-        metrics.add_metric(name="AssetEventsLost", unit=MetricUnit.Count, value=1)
+def publish(stored: list[OutboxMessage]) -> None:
+    """After the commit: publish and mark sent. A failure is logged and counted; the rows stay in the outbox for
+    assets-outbox-sweeper, and the answer is the same."""
+    sent = publish_and_mark(catalog(), publisher(PUBLISH_TIMEOUT_S), stored)
+    metrics.add_metric(name="AssetEventsPublished", unit=MetricUnit.Count, value=len(sent))
+    if len(sent) < len(stored):
+        logger.warning("asset events left for the sweeper",
+                       extra={"events": [m.message_id for m in stored if m.outbox_id not in sent]})
+        metrics.add_metric(name="AssetEventsDeferred", unit=MetricUnit.Count, value=len(stored) - len(sent))
 
 
 @app.post("/assets")
 def create_instrument(body: InstrumentCreate) -> Response[InstrumentView]:
     admin = require_admin(app)
     instrument = Instrument.model_validate(body.model_dump(by_alias=False))
-    clash = catalog().create(instrument)
-    if clash is not None:
-        raise DomainError("DUPLICATE_INSTRUMENT", f"an instrument with this {clash} already exists", 409)
-    publish(AssetEventType.CREATED, instrument, (), admin.username)
+    event = asset_event(AssetEventType.CREATED, instrument, (), admin.username)
+    try:
+        stored = catalog().create(instrument, [event_message(event)])
+    except DuplicateInstrument as dup:
+        raise DomainError("DUPLICATE_INSTRUMENT", f"an instrument with this {dup.field} already exists",
+                          409) from None
+    publish(stored)
     return Response(status_code=201, content_type=content_types.APPLICATION_JSON, body=InstrumentView.of(instrument))
 
 
@@ -114,9 +104,10 @@ def update_instrument(ticker: str, body: InstrumentPatch) -> InstrumentView:
         raise DomainError("VALIDATION_ERROR", f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}",
                           422) from exc
     if changed:
-        catalog().update(updated)
         suspended = "status" in changed and updated.status is InstrumentStatus.SUSPENDED
-        publish(AssetEventType.SUSPENDED if suspended else AssetEventType.UPDATED, updated, changed, admin.username)
+        event = asset_event(AssetEventType.SUSPENDED if suspended else AssetEventType.UPDATED, updated, changed,
+                            admin.username)
+        publish(catalog().update(updated, [event_message(event)]))
     return InstrumentView.of(updated)
 
 

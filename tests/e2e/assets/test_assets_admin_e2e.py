@@ -1,11 +1,14 @@
 """The assets catalog end to end: camelCase reads for every user; create and update (incl. suspension) for the
-admin group only, each change published as an ``AssetEvent`` on the Kafka ``assets`` topic."""
+admin group only, each change stored with its ``AssetEvent`` in the outbox and published on the Kafka ``assets``
+topic."""
 
 from __future__ import annotations
 
+import json
 import random
 import string
 import time
+import urllib.request
 from collections.abc import Iterator
 
 import pytest
@@ -43,13 +46,16 @@ def events() -> Iterator[KafkaConsumer]:
 
 
 def received(consumer: KafkaConsumer, ticker: str, n: int, timeout: float = 15) -> list[AssetEvent]:
+    """The first ``n`` distinct events of ``ticker`` (delivery is at least once: a repeat has the same id)."""
     out: list[AssetEvent] = []
     deadline = time.monotonic() + timeout
     while len(out) < n and time.monotonic() < deadline:
         for records in consumer.poll(timeout_ms=300).values():
             for r in records:
                 if r.key == ticker.encode():
-                    out.append(parse_asset_event(r.value))
+                    event = parse_asset_event(r.value)
+                    if all(e.event_id != event.event_id for e in out):
+                        out.append(event)
     return out
 
 
@@ -82,12 +88,25 @@ def cleanup() -> Iterator[list[str]]:
     """Tickers a test created, deleted afterwards (there is no DELETE route: instruments are suspended)."""
     created: list[str] = []
     yield created
-    from mybroker.assets.repository import instruments
+    from mybroker.assets.repository import instruments, outbox
     from mybroker.db import engine
     from sqlalchemy import delete
 
     with engine(svc.mysql_url("assets")).begin() as c:
         c.execute(delete(instruments).where(instruments.c.ticker.in_(created)))
+        c.execute(delete(outbox).where(outbox.c.msg_key.in_(created)))
+
+
+def outbox_rows(ticker: str) -> list[tuple[str, bool]]:
+    """(event id, sent) of each outbox row of ``ticker``, in the order stored."""
+    from mybroker.assets.repository import outbox
+    from mybroker.db import engine
+    from sqlalchemy import select
+
+    with engine(svc.mysql_url("assets")).connect() as c:
+        rows = c.execute(select(outbox.c.message_id, outbox.c.sent_at).where(outbox.c.msg_key == ticker)
+                         .order_by(outbox.c.id)).all()
+    return [(r.message_id, r.sent_at is not None) for r in rows]
 
 
 def test_create_update_suspend_publish_events(admin: User, trader: User, events: KafkaConsumer,
@@ -109,6 +128,16 @@ def test_create_update_suspend_publish_events(admin: User, trader: User, events:
     assert set(got[1].changed) == {"name", "rejection_tunnel_pct"}
     assert got[2].instrument.status == "SUSPENDED" and got[2].ticker == ticker
     assert trader.get(f"/assets?status=SUSPENDED&q={ticker}").body["total"] == 1
+    # each change stored its event in the outbox (the refused duplicate none), and the request marked it sent
+    assert outbox_rows(ticker) == [(e.event_id, True) for e in got]
+
+
+def test_the_outbox_sweeper_runs() -> None:
+    req = urllib.request.Request("http://127.0.0.1:3000/_local/functions/assets-outbox-sweeper/invoke",
+                                 data=b"{}", method="POST")
+    with urllib.request.urlopen(req, timeout=60) as r:
+        answer = json.loads(r.read())
+    assert isinstance(answer.get("sent"), int) and answer["sent"] >= 0, answer
 
 
 @pytest.mark.parametrize("patch", [{"status": "GONE"}, {"roundLot": 0}, {"ticker": "VALE3"}, {"isin": "BR123"},

@@ -1,17 +1,15 @@
-"""Publishing asset events to Kafka (the adapter; the contract is :mod:`mybroker.contracts.assets`)."""
+"""Asset events (the contract is :mod:`mybroker.contracts.assets`) and the outbox message that carries each one
+to the Kafka ``assets`` topic, keyed by ticker. The event id is chosen once, when the change is decided, and
+stored with it, so a message published again is the same event to its consumers."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any, Protocol
 
 from mybroker.assets.catalog import Instrument
 from mybroker.contracts.assets import TOPIC, AssetEvent, AssetEventType, InstrumentState
-
-
-class AssetEvents(Protocol):
-    def publish(self, event: AssetEvent) -> None: ...
+from mybroker.outbox import OutboxMessage
 
 
 def asset_event(kind: AssetEventType, instrument: Instrument, changed: tuple[str, ...] = (),
@@ -21,17 +19,5 @@ def asset_event(kind: AssetEventType, instrument: Instrument, changed: tuple[str
                       instrument=InstrumentState.model_validate(instrument.model_dump(mode="json")))
 
 
-class KafkaAssetEvents:
-    def __init__(self, bootstrap_servers: str, security_protocol: str = "PLAINTEXT") -> None:
-        self.bootstrap_servers = bootstrap_servers
-        self.security_protocol = security_protocol
-        self._producer: Any = None
-
-    def publish(self, event: AssetEvent) -> None:
-        from kafka import KafkaProducer
-
-        if self._producer is None:
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap_servers, acks="all",
-                                           security_protocol=self.security_protocol, request_timeout_ms=5000,
-                                           max_block_ms=5000)
-        self._producer.send(TOPIC, key=event.ticker.encode(), value=event.to_json()).get(timeout=10)
+def event_message(event: AssetEvent) -> OutboxMessage:
+    return OutboxMessage("kafka", TOPIC, event.ticker, event.event_id, event.to_json())

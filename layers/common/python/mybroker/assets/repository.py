@@ -1,7 +1,10 @@
-"""The catalog's storage: a small interface, and its MySQL implementation (SQLAlchemy Core)."""
+"""The catalog's storage: a small interface, and its MySQL implementation (SQLAlchemy Core). A change and the
+outbox rows of its events are written in one transaction (:mod:`mybroker.outbox`)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import Column, Engine, Integer, MetaData, String, Table, func, or_, select, update
@@ -9,6 +12,9 @@ from sqlalchemy.dialects.mysql import insert
 from sqlalchemy.exc import IntegrityError
 
 from mybroker.assets.catalog import Instrument, InstrumentKind, InstrumentStatus
+from mybroker.outbox import OutboxMessage, add_outbox, mark_sent, outbox_table, unsent
+
+DUPLICATE_KEY = 1062  # MySQL ER_DUP_ENTRY
 
 metadata = MetaData()
 instruments = Table(
@@ -23,6 +29,15 @@ instruments = Table(
     Column("rejection_tunnel_pct", Integer, nullable=False),
     Column("auction_tunnel_pct", Integer, nullable=False),
 )
+outbox = outbox_table(metadata)
+
+
+class DuplicateInstrument(Exception):
+    """An instrument with this ticker or ISIN already exists (``field`` says which)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
 
 
 class Catalog(Protocol):
@@ -31,12 +46,20 @@ class Catalog(Protocol):
     def search(self, text: str | None, kind: InstrumentKind | None, status: InstrumentStatus | None,
                limit: int, offset: int) -> tuple[list[Instrument], int]: ...
 
-    def upsert(self, instrument: Instrument) -> None: ...
+    def upsert(self, instrument: Instrument) -> None:
+        """Insert or overwrite, with no event (the demo seed)."""
 
-    def create(self, instrument: Instrument) -> str | None:
-        """Insert a new instrument; None when done, else what already exists ("ticker" or "isin")."""
+    def create(self, instrument: Instrument, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        """Inserts a new instrument and its outbox rows in one transaction; raises DuplicateInstrument."""
+        ...
 
-    def update(self, instrument: Instrument) -> None: ...
+    def update(self, instrument: Instrument, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
+        """Overwrites an instrument and inserts its outbox rows in one transaction."""
+        ...
+
+    def unsent(self, limit: int, older_than: datetime) -> list[OutboxMessage]: ...
+
+    def mark_sent(self, outbox_ids: Sequence[int]) -> None: ...
 
 
 def _row(r: object) -> Instrument:
@@ -74,18 +97,28 @@ class MySqlCatalog:
         with self.engine.begin() as c:
             c.execute(stmt)
 
-    def create(self, instrument: Instrument) -> str | None:
+    def create(self, instrument: Instrument, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
         if self.get(instrument.ticker) is not None:
-            return "ticker"
+            raise DuplicateInstrument("ticker")
         try:
             with self.engine.begin() as c:
                 c.execute(instruments.insert().values(**instrument.model_dump(mode="json")))
-        except IntegrityError:
-            return "ticker" if self.get(instrument.ticker) is not None else "isin"
-        return None
+                return add_outbox(c, outbox, messages)
+        except IntegrityError as exc:
+            if exc.orig is None or not exc.orig.args or exc.orig.args[0] != DUPLICATE_KEY:
+                raise
+            raise DuplicateInstrument("ticker" if self.get(instrument.ticker) is not None else "isin") from None
 
-    def update(self, instrument: Instrument) -> None:
+    def update(self, instrument: Instrument, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
         values = instrument.model_dump(mode="json")
         with self.engine.begin() as c:
             c.execute(update(instruments).where(instruments.c.ticker == instrument.ticker).values(
                 **{k: v for k, v in values.items() if k != "ticker"}))
+            return add_outbox(c, outbox, messages)
+
+    # --- the outbox --------------------------------------------------------------------------------
+    def unsent(self, limit: int, older_than: datetime) -> list[OutboxMessage]:
+        return unsent(self.engine, outbox, limit, older_than)
+
+    def mark_sent(self, outbox_ids: Sequence[int]) -> None:
+        mark_sent(self.engine, outbox, outbox_ids)

@@ -2,6 +2,8 @@
 Produced by assets-api when an admin creates or changes an instrument; consumers keep their own copy of
 the rules (orders, engine). ``instrument`` is the full state after the change, so a consumer can apply the
 newest event per ticker and ignore older ones (compare ``occurred_at``). Unknown fields are ignored.
+Delivered at least once, from an outbox: an event sent again keeps its ``event_id``, and may arrive after a
+newer one.
 
 Producer::
 

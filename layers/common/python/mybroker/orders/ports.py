@@ -1,26 +1,15 @@
-"""The small interfaces the orders service depends on; adapters (MySQL, RabbitMQ, Kafka, HTTP) implement them."""
+"""The small interfaces the orders service depends on; adapters (MySQL, RabbitMQ, Kafka, HTTP) implement them.
+The outbox message and the publisher interface are shared with the other services: :mod:`mybroker.outbox`."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Literal, Protocol
+from typing import Protocol
 
 from mybroker.contracts.engine import ExecutionReportMessage
 from mybroker.orders.domain import FillRecord, InstrumentRules, Order, Transition
-
-
-@dataclass(frozen=True)
-class OutboxMessage:
-    """One message to publish after the transaction that decided it commits."""
-
-    destination: Literal["rabbitmq", "kafka"]
-    target: str  # the RabbitMQ exchange or the Kafka topic
-    key: str  # the routing key or the Kafka record key
-    message_id: str  # the engine command id, or the order event id
-    body: bytes
-    outbox_id: int = 0  # set once stored
+from mybroker.outbox import OutboxMessage
 
 
 class DuplicateClientOrderId(Exception):
@@ -42,12 +31,6 @@ class Wallet(Protocol):
                 price_cents: int) -> None: ...
     def adjust(self, authorization: str, order_id: str, quantity: int, price_cents: int) -> None: ...
     def release(self, authorization: str, order_id: str) -> None: ...
-
-
-class Publisher(Protocol):
-    def publish(self, messages: Sequence[OutboxMessage]) -> list[int]:
-        """Publishes in order, stopping at the first failure; returns the outbox ids that were confirmed."""
-        ...
 
 
 ReportApplier = Callable[[Order], "tuple[Transition, list[OutboxMessage]]"]

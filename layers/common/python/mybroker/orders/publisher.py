@@ -1,15 +1,14 @@
-"""Publishes outbox messages: engine commands to RabbitMQ (publisher confirms, persistent, mandatory) and order
-events to Kafka (acks=all). Connections are module-level in the caller, created lazily, and rebuilt after a
-failure, so a warm execution environment reuses them."""
+"""Publishes engine commands from the outbox to RabbitMQ (publisher confirms, persistent, mandatory). Order events
+go to Kafka through the shared :class:`mybroker.outbox.KafkaEventPublisher`, both behind
+:class:`mybroker.outbox.OutboxPublisher`. Connections are module-level in the caller, created lazily, and rebuilt
+after a failure, so a warm execution environment reuses them."""
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import Sequence
 from typing import Any
 
-from mybroker.orders.ports import OutboxMessage
+from mybroker.outbox import OutboxMessage
 
 log = logging.getLogger(__name__)
 
@@ -57,56 +56,3 @@ class RabbitMqPublisher:
         except Exception:
             pass
         self._conn = self._channel = None
-
-
-class KafkaEventPublisher:
-    def __init__(self, bootstrap: str, security_protocol: str = "PLAINTEXT") -> None:
-        self.bootstrap = bootstrap
-        self.security_protocol = security_protocol
-        self._producer: Any = None
-
-    def _p(self) -> Any:
-        if self._producer is None:
-            from kafka import KafkaProducer
-
-            self._producer = KafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=0,
-                                           security_protocol=self.security_protocol, retries=3,
-                                           request_timeout_ms=10_000, max_block_ms=10_000)
-        return self._producer
-
-    def send(self, m: OutboxMessage) -> None:
-        try:
-            self._p().send(m.target, key=m.key.encode(), value=m.body,
-                           headers=[("message_id", m.message_id.encode())]).get(timeout=10)
-        except Exception:
-            self.close()
-            raise
-
-    def close(self) -> None:
-        if self._producer is not None:
-            with contextlib.suppress(Exception):
-                self._producer.close(timeout=2)
-        self._producer = None
-
-
-class OutboxPublisher:
-    """The :class:`~mybroker.orders.ports.Publisher`: in outbox order, stopping at the first failure (what is
-    left stays unsent for the sweeper, and later messages do not overtake it)."""
-
-    def __init__(self, rabbit: RabbitMqPublisher | None, kafka: KafkaEventPublisher | None) -> None:
-        self.rabbit = rabbit
-        self.kafka = kafka
-
-    def publish(self, messages: Sequence[OutboxMessage]) -> list[int]:
-        sent: list[int] = []
-        for m in messages:
-            target = self.rabbit if m.destination == "rabbitmq" else self.kafka
-            if target is None:
-                continue  # this function does not publish there (the sweeper does)
-            try:
-                target.send(m)
-            except Exception:
-                log.exception("publishing %s %s failed; left for the sweeper", m.destination, m.message_id)
-                break
-            sent.append(m.outbox_id)
-        return sent

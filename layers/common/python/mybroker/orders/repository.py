@@ -13,7 +13,8 @@ from sqlalchemy.exc import IntegrityError
 from mybroker.contracts.engine import ExecutionReportMessage, OrderType, SelfTradePrevention, Side, TimeInForce
 from mybroker.contracts.orders import TERMINAL_STATUSES, OrderStatus
 from mybroker.orders.domain import FillRecord, Order
-from mybroker.orders.ports import ConcurrentChange, DuplicateClientOrderId, OutboxMessage, ReportApplier
+from mybroker.orders.ports import ConcurrentChange, DuplicateClientOrderId, ReportApplier
+from mybroker.outbox import OutboxMessage, add_outbox, mark_sent, outbox_table, unsent
 
 meta = sa.MetaData()
 orders = sa.Table(
@@ -68,17 +69,7 @@ fills = sa.Table(
     sa.Column("fees_cents", sa.BigInteger),
     sa.Column("occurred_at", sa.DateTime),
 )
-outbox = sa.Table(
-    "outbox", meta,
-    sa.Column("id", sa.BigInteger, primary_key=True, autoincrement=True),
-    sa.Column("destination", sa.String(10)),
-    sa.Column("target", sa.String(64)),
-    sa.Column("msg_key", sa.String(128)),
-    sa.Column("message_id", sa.String(128)),
-    sa.Column("body", sa.LargeBinary),
-    sa.Column("created_at", sa.DateTime),
-    sa.Column("sent_at", sa.DateTime),
-)
+outbox = outbox_table(meta)
 
 
 def _naive(t: datetime | None) -> datetime | None:
@@ -176,15 +167,7 @@ class MySqlRepository:
     # --- writes ------------------------------------------------------------------------------------
     @staticmethod
     def _add_outbox(c: Connection, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
-        now = _naive(datetime.now(UTC))
-        stored: list[OutboxMessage] = []
-        for m in messages:
-            res = c.execute(outbox.insert().values(destination=m.destination, target=m.target, msg_key=m.key,
-                                                   message_id=m.message_id, body=m.body, created_at=now))
-            pk = res.inserted_primary_key
-            assert pk is not None
-            stored.append(OutboxMessage(m.destination, m.target, m.key, m.message_id, m.body, int(pk[0])))
-        return stored
+        return add_outbox(c, outbox, messages)
 
     def insert(self, order: Order, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
         try:
@@ -237,16 +220,7 @@ class MySqlRepository:
 
     # --- the outbox --------------------------------------------------------------------------------
     def unsent(self, limit: int, older_than: datetime) -> list[OutboxMessage]:
-        with self.engine.connect() as c:
-            rows = c.execute(sa.select(outbox).where(outbox.c.sent_at.is_(None),
-                                                     outbox.c.created_at <= _naive(older_than))
-                             .order_by(outbox.c.id).limit(limit)).mappings().all()
-        return [OutboxMessage(r["destination"], r["target"], r["msg_key"], r["message_id"], bytes(r["body"]),
-                              int(r["id"])) for r in rows]
+        return unsent(self.engine, outbox, limit, older_than)
 
     def mark_sent(self, outbox_ids: Sequence[int]) -> None:
-        if not outbox_ids:
-            return
-        with self.engine.begin() as c:
-            c.execute(outbox.update().where(outbox.c.id.in_(list(outbox_ids)), outbox.c.sent_at.is_(None))
-                      .values(sent_at=_naive(datetime.now(UTC))))
+        mark_sent(self.engine, outbox, outbox_ids)

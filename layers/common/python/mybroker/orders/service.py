@@ -40,12 +40,12 @@ from mybroker.orders.ports import (
     ConcurrentChange,
     DuplicateClientOrderId,
     Instruments,
-    OutboxMessage,
-    Publisher,
     ReferencePrices,
     Repository,
     Wallet,
 )
+from mybroker.outbox import OutboxMessage, Publisher
+from mybroker.outbox import sweep as sweep_outbox
 
 log = logging.getLogger(__name__)
 _executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="outbox-publisher")  # starts on first use
@@ -294,10 +294,4 @@ class OrdersService:
     # --- the sweeper ---------------------------------------------------------------------------------
     def sweep(self, min_age: timedelta = timedelta(seconds=5), limit: int = 500) -> int:
         """Publishes outbox rows left behind (a crash or a broker outage between commit and publish)."""
-        rows = self.repository.unsent(limit, self.clock() - min_age)
-        if not rows:
-            return 0
-        sent = self.publisher.publish(rows)
-        if sent:
-            self.repository.mark_sent(sent)
-        return len(sent)
+        return sweep_outbox(self.repository, self.publisher, self.clock() - min_age, limit)

@@ -34,14 +34,15 @@ def service(*, rabbitmq: bool = True, kafka: bool = True, http: bool = True) -> 
     from mybroker.db import engine
     from mybroker.market_data.cache import QuoteCache
     from mybroker.orders.clients import AssetsClient, QuoteReferencePrices, WalletClient
-    from mybroker.orders.publisher import KafkaEventPublisher, OutboxPublisher, RabbitMqPublisher
+    from mybroker.orders.publisher import RabbitMqPublisher
     from mybroker.orders.repository import MySqlRepository
+    from mybroker.outbox import KafkaEventPublisher, OutboxPublisher
     from mybroker.settings import settings
 
     s = settings()
     api_url = os.environ.get("API_URL", "")
     rabbit = RabbitMqPublisher(s.rabbitmq_url) if rabbitmq and s.rabbitmq_url else None
-    producer = KafkaEventPublisher(s.kafka_bootstrap_servers, s.kafka_security_protocol) if kafka else None
+    producer = KafkaEventPublisher(s) if kafka else None
     clock = SystemClock(redis_client() if http else None)
     _service = OrdersService(
         repository=MySqlRepository(engine()),
