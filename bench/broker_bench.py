@@ -299,6 +299,18 @@ def _rss_kib(pid: int) -> int:
     return 0
 
 
+def _pss_kib(pid: int) -> int:
+    """Proportional set size: shared pages (libraries, PostgreSQL's shared buffers) split between the
+    processes that map them, so a sum over processes counts each page once."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _children() -> dict[int, list[int]]:
     kids: dict[int, list[int]] = {}
     for d in Path("/proc").iterdir():
@@ -341,15 +353,16 @@ def components() -> list[tuple[str, list[int]]]:
     """(component, pids) for every process of the local system, from /proc and var/run/*.pid."""
     kids = _children()
     rows: list[tuple[str, list[int]]] = []
-    names = {"mariadb": "MariaDB", "redis": "Redis", "rabbitmq": "RabbitMQ", "kafka": "Kafka",
-             "ferretdb": "FerretDB", "aws": "moto (Cognito/SSM/Secrets)"}
-    for stem, label in names.items():
-        pidfile = RUN / f"{stem}.pid"
-        if not pidfile.exists():
-            continue
-        pid = int(pidfile.read_text().split()[0])
-        if Path(f"/proc/{pid}").exists():
-            rows.append((label, _tree(pid, kids)))
+    from infra.declarations import SYSTEM
+    from local_runtime import services as svc
+
+    labels = {"mariadb": "MariaDB", "redis": "Redis", "rabbitmq": "RabbitMQ", "kafka": "Kafka",
+              "postgresql": "PostgreSQL (FerretDB's storage)", "ferretdb": "FerretDB",
+              "aws": "moto (Cognito/SSM/Secrets)"}
+    for component in svc.infrastructure(SYSTEM.databases):
+        pid = component.pid()
+        if pid is not None and Path(f"/proc/{pid}").exists():
+            rows.append((labels.get(component.name, component.name), _tree(pid, kids)))
     for p in kids.get(1, []):  # RabbitMQ's epmd daemon
         cmd = _cmd(p)
         if cmd and cmd[0].endswith("/epmd"):
@@ -370,9 +383,9 @@ def components() -> list[tuple[str, list[int]]]:
     return rows
 
 
-def memory() -> list[tuple[str, int]]:
-    """(component, RSS KiB)."""
-    return [(name, sum(_rss_kib(p) for p in pids)) for name, pids in components()]
+def memory() -> list[tuple[str, int, int]]:
+    """(component, RSS KiB, PSS KiB)."""
+    return [(name, sum(_rss_kib(p) for p in pids), sum(_pss_kib(p) for p in pids)) for name, pids in components()]
 
 
 def _cpu_s(pid: int) -> float:
@@ -388,12 +401,14 @@ def cpu() -> dict[str, float]:
     return {name.split(":")[0]: sum(_cpu_s(p) for p in pids) for name, pids in components()}
 
 
-def print_memory(rows: list[tuple[str, int]]) -> int:
-    total = sum(r for _, r in rows)
-    for name, kib in rows:
-        print(f"  {name:<58} {kib / 1024:>8.1f} MiB")
-    print(f"  {'total':<58} {total / 1024:>8.1f} MiB ({total / 1024 / 1024:.2f} GiB)")
-    return total
+def print_memory(rows: list[tuple[str, int, int]]) -> tuple[int, int]:
+    total, total_pss = sum(r for _, r, _ in rows), sum(p for _, _, p in rows)
+    print(f"  {'':<58} {'RSS':>12} {'PSS':>12}")
+    for name, kib, pss in rows:
+        print(f"  {name:<58} {kib / 1024:>8.1f} MiB {pss / 1024:>8.1f} MiB")
+    print(f"  {'total':<58} {total / 1024:>8.1f} MiB {total_pss / 1024:>8.1f} MiB "
+          f"(RSS {total / 1024 / 1024:.2f} GiB, PSS {total_pss / 1024 / 1024:.2f} GiB)")
+    return total, total_pss
 
 
 # --- main -------------------------------------------------------------------------------------------------------
@@ -428,15 +443,16 @@ def main() -> None:
         if args.post_only_clients:
             results.append(run_phase("post-only", apis[:args.post_only_clients], args.duration,
                                      args.max_orders, poll=False))
-        print("memory (RSS, after the run):")
+        print("memory after the run (RSS sums count shared pages once per process; PSS splits them):")
         rows = memory()
-        total = print_memory(rows)
+        total, total_pss = print_memory(rows)
     finally:
         if not args.no_cleanup:
             print(f"canceled {cancel_resting(apis)} resting orders")
     if args.json:
-        args.json.write_text(json.dumps({"results": results, "rss_kib": dict(rows), "rss_total_kib": total},
-                                        indent=2))
+        args.json.write_text(json.dumps({"results": results, "rss_kib": {n: r for n, r, _ in rows},
+                                         "pss_kib": {n: p for n, _, p in rows}, "rss_total_kib": total,
+                                         "pss_total_kib": total_pss}, indent=2))
 
 
 if __name__ == "__main__":
