@@ -44,7 +44,7 @@ from mybroker.orders.ports import (
     Repository,
     Wallet,
 )
-from mybroker.outbox import OutboxMessage, Publisher
+from mybroker.outbox import OutboxMessage, Publisher, publish_and_mark
 from mybroker.outbox import sweep as sweep_outbox
 
 log = logging.getLogger(__name__)
@@ -178,9 +178,7 @@ class OrdersService:
         if not stored:
             return
         if not self.background_events:
-            sent = self._publish_quietly(stored)
-            if sent:
-                self.repository.mark_sent(sent)
+            publish_and_mark(self.repository, self.publisher, stored)  # never raises: the sweeper has the rest
             return
         first_event = next((i for i, m in enumerate(stored) if m.destination == "kafka"), len(stored))
         head, tail = stored[:first_event], stored[first_event:]
