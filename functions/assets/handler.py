@@ -13,7 +13,6 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.assets.catalog import (
-    CAMEL,
     Instrument,
     InstrumentCreate,
     InstrumentKind,
@@ -24,10 +23,11 @@ from mybroker.assets.catalog import (
 from mybroker.assets.events import asset_event, event_message
 from mybroker.assets.repository import DuplicateInstrument
 from mybroker.assets.wiring import catalog, publisher
+from mybroker.contracts.api import Camel
 from mybroker.contracts.assets import AssetEventType
 from mybroker.http import DomainError, NotFound, principal, require_admin, resolver
 from mybroker.outbox import OutboxMessage, publish_and_mark
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 logger = Logger()
 tracer = Tracer()
@@ -36,8 +36,7 @@ app = resolver("My Broker B3: assets", "/docs/assets")
 PUBLISH_TIMEOUT_S = 2.0  # per send, well inside the function's timeout: the answer never waits on a Kafka outage
 
 
-class InstrumentPage(BaseModel):
-    model_config = CAMEL
+class InstrumentPage(Camel):
     items: list[InstrumentView]
     total: int
     limit: int

@@ -16,9 +16,10 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.b3.session import DaySchedule, Phase, day_schedule, local, next_change, phase_at, variant_for
 from mybroker.clock import SystemClock
+from mybroker.contracts.api import Camel
 from mybroker.contracts.exchange import BOOK_KEY, BookSnapshot
 from mybroker.contracts.quotes import QuoteEvent
-from mybroker.http import Camel, DomainError, NotFound, error_response, principal, resolver
+from mybroker.http import DomainError, NotFound, error_response, principal, resolver
 from mybroker.market_data import config
 from mybroker.market_data.cache import QuoteCache
 from mybroker.market_data.domain import Bar, Interval, parse_tickers, valid_ticker

@@ -11,16 +11,6 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
 from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
-from pydantic import BaseModel, ConfigDict
-from pydantic.alias_generators import to_camel
-
-
-class Camel(BaseModel):
-    """What every HTTP API answers and reads: camelCase field names over snake_case attributes; an unknown
-    field in a request is refused (422) rather than silently dropped."""
-
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
-                              extra="forbid")
 
 
 class DomainError(Exception):

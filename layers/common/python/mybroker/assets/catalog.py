@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
-from pydantic.alias_generators import to_camel
+from pydantic import BaseModel, Field, field_validator
+
+from mybroker.contracts.api import Camel
 
 TICKER = re.compile(r"^[A-Z][A-Z0-9]{3}(3|4|5|6|7|8|11|3[1-5])$")
 
@@ -76,13 +77,10 @@ class Instrument(BaseModel):
         return v
 
 
-CAMEL = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True)
-
-
 class InstrumentView(Instrument):
     """An instrument as the API shows it (camelCase JSON)."""
 
-    model_config = CAMEL
+    model_config = Camel.model_config
 
     fractional: str = Field(description="ticker of the fractional market (1 to round_lot - 1 shares)")
 
@@ -94,15 +92,12 @@ class InstrumentView(Instrument):
 class InstrumentCreate(Instrument):
     """POST /assets: a new instrument (camelCase JSON)."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
-                              extra="forbid")
+    model_config = Camel.model_config
 
 
-class InstrumentPatch(BaseModel):
+class InstrumentPatch(Camel):
     """PATCH /assets/{ticker}: only the fields sent change; the ticker itself cannot."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, serialize_by_alias=True,
-                              extra="forbid")
     name: str | None = Field(default=None, min_length=1, max_length=120)
     isin: str | None = None
     kind: InstrumentKind | None = None

@@ -6,9 +6,9 @@ from datetime import date, datetime
 
 from pydantic import Field
 
+from mybroker.contracts.api import Camel
 from mybroker.contracts.engine import OrderType, SelfTradePrevention, Side, TimeInForce
 from mybroker.contracts.orders import OrderStatus
-from mybroker.http import Camel
 from mybroker.orders.domain import FillRecord, Order, PlaceRequest
 
 

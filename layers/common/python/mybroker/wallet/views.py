@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
-from mybroker.http import Camel
+from mybroker.contracts.api import Camel
 from mybroker.wallet.ledger import BRL, Bucket
 from mybroker.wallet.ports import StatementLine
 from mybroker.wallet.positions import Cost
