@@ -482,7 +482,7 @@ class Kafka(Component):
         l4j = self.home / "log4j2.properties"
         l4j.write_text(KAFKA_LOG4J.format(log=self.log))
         cp = f"{self.libs}/*"
-        jvm = [self._java(), "-Xms128m", "-Xmx384m", "-XX:+UseSerialGC", f"-Dlog4j2.configurationFile={l4j}",
+        jvm = [self._java(), "-Xms128m", "-Xmx256m", "-XX:+UseSerialGC", f"-Dlog4j2.configurationFile={l4j}",
                "-Djava.awt.headless=true", "-cp", cp]
         if not (data / "meta.properties").exists():
             run([*jvm, "kafka.tools.StorageTool", "format", "-t", self.cluster_id, "-c", str(props)],
@@ -549,7 +549,7 @@ class PostgreSQL(Component):
         # loopback only, trust auth; synchronous_commit=off: a crash of the server may lose the last few
         # hundred milliseconds of market data (never corrupt it); money lives in MariaDB, fully durable
         options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.home} "
-                   "-c synchronous_commit=off -c shared_buffers=64MB -c max_connections=100 "
+                   "-c synchronous_commit=off -c shared_buffers=32MB -c max_connections=100 "
                    f"-c external_pid_file={self.pid_file}")
         if os.geteuid() == 0:
             self.log.touch()
