@@ -82,9 +82,10 @@ def add_outbox(c: Connection, table: sa.Table, messages: Sequence[OutboxMessage]
     """Inserts ``messages`` on ``c``, inside the caller's transaction; returns them with their outbox ids."""
     now = _utc_naive(datetime.now(UTC))
     stored: list[OutboxMessage] = []
+    insert = table.insert()  # parameters at execution: one compiled form, reused (memoized per table)
     for m in messages:
-        res = c.execute(table.insert().values(destination=m.destination, target=m.target, msg_key=m.key,
-                                              message_id=m.message_id, body=m.body, created_at=now))
+        res = c.execute(insert, {"destination": m.destination, "target": m.target, "msg_key": m.key,
+                                 "message_id": m.message_id, "body": m.body, "created_at": now})
         pk = res.inserted_primary_key
         assert pk is not None
         stored.append(OutboxMessage(m.destination, m.target, m.key, m.message_id, m.body, int(pk[0])))

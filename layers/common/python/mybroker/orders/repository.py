@@ -72,6 +72,20 @@ fills = sa.Table(
 outbox = outbox_table(meta)
 
 
+# The hot path's statements, built once and executed with parameters: SQLAlchemy then reuses their compiled
+# form instead of building and cache-keying a new construct per call (a quarter of orders-api's CPU).
+_INSERT_ORDER = orders.insert()
+_BY_ID = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id"),
+                                 orders.c.account_id == sa.bindparam("account_id"))
+_BY_CLIENT_ORDER_ID = sa.select(orders).where(orders.c.account_id == sa.bindparam("account_id"),
+                                              orders.c.client_order_id == sa.bindparam("client_order_id"))
+_LOCK_ORDER = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id")).with_for_update()
+_REPORT_SEEN = execution_reports.insert()
+_UPDATE_ORDER = orders.update().where(orders.c.order_id == sa.bindparam("key_order_id"))
+_INSERT_FILL = fills.insert()
+_FILLS = sa.select(fills).where(fills.c.order_id == sa.bindparam("order_id")).order_by(fills.c.exec_id)
+
+
 def _naive(t: datetime | None) -> datetime | None:
     """MySQL DATETIME has no zone: store UTC."""
     return None if t is None else t.astimezone(UTC).replace(tzinfo=None)
@@ -125,14 +139,13 @@ class MySqlRepository:
     # --- reads -------------------------------------------------------------------------------------
     def get(self, account_id: str, order_id: str) -> Order | None:
         with self.engine.connect() as c:
-            r = c.execute(sa.select(orders).where(orders.c.order_id == order_id[:36],
-                                                  orders.c.account_id == account_id)).mappings().first()
+            r = c.execute(_BY_ID, {"order_id": order_id[:36], "account_id": account_id}).mappings().first()
         return None if r is None else _order(r)
 
     def by_client_order_id(self, account_id: str, client_order_id: str) -> Order | None:
         with self.engine.connect() as c:
-            r = c.execute(sa.select(orders).where(orders.c.account_id == account_id,
-                                                  orders.c.client_order_id == client_order_id)).mappings().first()
+            r = c.execute(_BY_CLIENT_ORDER_ID, {"account_id": account_id,
+                                                "client_order_id": client_order_id}).mappings().first()
         return None if r is None else _order(r)
 
     def search(self, account_id: str, status: str | None, instrument: str | None, trade_date: date | None,
@@ -153,8 +166,7 @@ class MySqlRepository:
 
     def fills(self, order_id: str) -> list[FillRecord]:
         with self.engine.connect() as c:
-            rows = c.execute(sa.select(fills).where(fills.c.order_id == order_id)
-                             .order_by(fills.c.exec_id)).mappings().all()
+            rows = c.execute(_FILLS, {"order_id": order_id}).mappings().all()
         return [FillRecord(r["exec_id"], r["trade_id"], r["quantity"], r["price_cents"], r["fees_cents"],
                            _aware(r["occurred_at"]) or datetime.now(UTC)) for r in rows]
 
@@ -172,7 +184,7 @@ class MySqlRepository:
     def insert(self, order: Order, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
         try:
             with self.engine.begin() as c:
-                c.execute(orders.insert().values(**_row(order)))
+                c.execute(_INSERT_ORDER, _row(order))
                 return self._add_outbox(c, messages)
         except IntegrityError:
             existing = self.by_client_order_id(order.account_id, order.client_order_id)
@@ -197,25 +209,24 @@ class MySqlRepository:
             order_id = report.order_id
             try:
                 with c.begin_nested():
-                    c.execute(execution_reports.insert().values(
-                        instrument=report.instrument, exec_id=report.exec_id, order_id=order_id[:36],
-                        exec_type=report.exec_type.value, received_at=_naive(datetime.now(UTC))))
+                    c.execute(_REPORT_SEEN, {
+                        "instrument": report.instrument, "exec_id": report.exec_id, "order_id": order_id[:36],
+                        "exec_type": report.exec_type.value, "received_at": _naive(datetime.now(UTC))})
             except IntegrityError:
                 return None  # seen before: applied in the transaction that stored it
-            r = c.execute(sa.select(orders).where(orders.c.order_id == order_id[:36])
-                          .with_for_update()).mappings().first()
+            r = c.execute(_LOCK_ORDER, {"order_id": order_id[:36]}).mappings().first()
             if r is None:
                 return None  # not ours (or not yet known): recorded as seen, nothing to change
             transition, messages = applier(_order(r))
             row = _row(transition.order)
-            c.execute(orders.update().where(orders.c.order_id == transition.order.order_id).values(
-                **{k: v for k, v in row.items() if k not in ("order_id", "created_at")}))
+            changes = {k: v for k, v in row.items() if k not in ("order_id", "created_at")}
+            c.execute(_UPDATE_ORDER, {"key_order_id": transition.order.order_id, **changes})
             f = transition.fill
             if f is not None:
-                c.execute(fills.insert().values(instrument=report.instrument, exec_id=f.exec_id,
-                                                order_id=transition.order.order_id, trade_id=f.trade_id,
-                                                quantity=f.quantity, price_cents=f.price_cents,
-                                                fees_cents=f.fees_cents, occurred_at=_naive(f.occurred_at)))
+                c.execute(_INSERT_FILL, {"instrument": report.instrument, "exec_id": f.exec_id,
+                                         "order_id": transition.order.order_id, "trade_id": f.trade_id,
+                                         "quantity": f.quantity, "price_cents": f.price_cents,
+                                         "fees_cents": f.fees_cents, "occurred_at": _naive(f.occurred_at)})
             return self._add_outbox(c, messages)
 
     # --- the outbox --------------------------------------------------------------------------------
