@@ -398,7 +398,8 @@ class EngineService:
         if self.kafka_bootstrap:
             from kafka import KafkaProducer
 
-            producer = KafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all", linger_ms=5)
+            producer = KafkaProducer(bootstrap_servers=self.kafka_bootstrap, acks="all", linger_ms=5,
+                                     metrics_enabled=False)
         conn = pika.BlockingConnection(pika.URLParameters(self.amqp_url))
         channel = conn.channel()
         channel.exchange_declare(self.output_exchange, exchange_type="topic", durable=True)

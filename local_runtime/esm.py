@@ -231,6 +231,7 @@ class KafkaPoller:
 
         self._consumer = KafkaConsumer(
             bootstrap_servers=self.bootstrap,
+            metrics_enabled=False,
             group_id=self.source.consumer_group_id,
             enable_auto_commit=False,
             auto_offset_reset="earliest" if self.source.starting_position == "TRIM_HORIZON" else "latest",
