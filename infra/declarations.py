@@ -13,6 +13,8 @@ from typing import Literal
 
 Resource = Literal["mysql", "redis", "rabbitmq", "kafka", "mongodb", "cognito", "api"]  # api: API_URL, the HTTP API
 HttpMethod = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
 def market_data_mode() -> str:
     """``mirror`` (the external feed sets prices) or ``simulated`` (the engine's trades do; the feed gives the
     opening reference). Chosen when the system is brought up: ``MARKET_DATA_MODE=simulated scripts/up`` or
