@@ -424,7 +424,7 @@ def main() -> None:
     ap.add_argument("--no-cleanup", action="store_true", help="leave resting orders on the book")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args()
-    clients = [int(c) for c in args.clients.split(",") if c.strip()]
+    clients = [int(c) for c in args.clients.split(",") if c.strip() and int(c) > 0]  # "0" or "": no such phase
     n_users = args.users or max([*clients, args.post_only_clients, 1])
 
     print(f"machine: {os.cpu_count()} cores; {datetime.now(UTC).isoformat(timespec='seconds')}")
