@@ -43,27 +43,23 @@ def outbox_rows(db: sa.Engine, ticker: str) -> list[dict[str, Any]]:
                                            .order_by(outbox.c.id)).mappings()]
 
 
-class KafkaDown:
-    """A sender whose every send fails, as kafka-python's does when no broker answers."""
-
-    def __init__(self) -> None:
-        self.attempts = 0
-
-    def send(self, m: OutboxMessage) -> None:
-        self.attempts += 1
-        raise ConnectionError("Kafka is down")
-
-
 class Recording:
-    """The real Kafka sender, remembering what the broker confirmed."""
+    """The real Kafka sender, remembering what it tried and what the broker confirmed."""
 
     def __init__(self, inner: KafkaEventPublisher) -> None:
         self.inner = inner
+        self.attempts = 0
         self.sent: list[str] = []
 
     def send(self, m: OutboxMessage) -> None:
+        self.attempts += 1
         self.inner.send(m)
         self.sent.append(m.message_id)
+
+
+def kafka_down() -> Recording:
+    """The real Kafka client, pointed where no broker listens: every send fails as in an outage."""
+    return Recording(KafkaEventPublisher(Settings(kafka_bootstrap_servers="127.0.0.1:1"), timeout_s=1))
 
 
 @pytest.fixture
@@ -181,7 +177,7 @@ def test_kafka_failing_leaves_the_event_to_the_sweeper_which_publishes_it_once(
     ids = [m.outbox_id for m in stored]
 
     # after the commit, Kafka fails: nothing is marked, the change stands, the row waits
-    down = KafkaDown()
+    down = kafka_down()
     assert publish_and_mark(catalog, OutboxPublisher(None, down), stored) == []
     assert down.attempts == 1
     assert catalog.get(instrument.ticker) == instrument
@@ -190,7 +186,8 @@ def test_kafka_failing_leaves_the_event_to_the_sweeper_which_publishes_it_once(
     assert sweep(catalog, OutboxPublisher(None, down), datetime.now(UTC) - timedelta(hours=1)) == 0
     assert down.attempts == 1
     assert sweep(catalog, OutboxPublisher(None, down), datetime.now(UTC)) == 0
-    assert down.attempts == 2 and pending_ids(assets_db, ids) == ids
+    assert down.attempts == 2 and down.sent == [] and pending_ids(assets_db, ids) == ids
+    down.inner.close()
 
     # Kafka is back: the sweeper's code path publishes the row, marks it sent, and never sends it again
     before = end_offsets(assets_topic)

@@ -66,8 +66,14 @@ def client_config(s: Settings | None = None) -> dict[str, Any]:
 def producer(s: Settings | None = None, **overrides: Any) -> Any:
     """A ``KafkaProducer`` that waits for every in-sync replica (``acks=all``) and fails within seconds. Its
     client-side metrics are off: nothing reads them (functions report through Powertools), and recording them
-    on every send was a visible share of a consumer's CPU."""
+    on every send was a visible share of a consumer's CPU.
+
+    Creating it contacts the brokers; kafka-python waits 30 s for that by default, whatever ``max_block_ms``
+    says, so a caller that bounds its sends (assets-api gives each 2 s) would hang on a Kafka outage. The
+    bootstrap gets the same bound as a send."""
     from kafka import KafkaProducer
 
-    return KafkaProducer(**{**client_config(s), "acks": "all", "retries": 3, "request_timeout_ms": 10_000,
-                            "max_block_ms": 10_000, "metrics_enabled": False, **overrides})
+    cfg = {**client_config(s), "acks": "all", "retries": 3, "request_timeout_ms": 10_000, "max_block_ms": 10_000,
+           "metrics_enabled": False, **overrides}
+    cfg.setdefault("bootstrap_timeout_ms", cfg["max_block_ms"])
+    return KafkaProducer(**cfg)
