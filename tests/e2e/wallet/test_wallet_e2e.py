@@ -15,7 +15,7 @@ from datetime import UTC, date, datetime
 from typing import Any, TypeVar
 
 import pytest
-from kafka import KafkaConsumer, KafkaProducer
+from kafka import KafkaProducer
 from mybroker.b3.calendar import settlement_date
 from mybroker.contracts.engine import OrderType, Side, TimeInForce
 from mybroker.contracts.orders import Fill, OrderEvent, OrderEventType, OrderStatus
@@ -25,6 +25,7 @@ from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
 from local_runtime import services as svc
+from tests.fixtures.kafka import consume_all
 from tests.fixtures.users import API, User, new_user
 
 pytestmark = pytest.mark.stack
@@ -319,16 +320,6 @@ def test_positions_show_market_value_from_the_quote_cache(producer: KafkaProduce
     assert last is not None and pos["lastPriceCents"] is not None
     assert pos["marketValueCents"] == pos["lastPriceCents"] * 10
     assert u.get("/wallet/positions").body["marketValueCents"] >= pos["marketValueCents"]
-
-
-def consume_all(topic: str) -> list[Any]:
-    """Every record of ``topic`` from the beginning (stops after 3 s without a new one)."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=f"127.0.0.1:{svc.KAFKA_PORT}", auto_offset_reset="earliest",
-                             enable_auto_commit=False, group_id=None, consumer_timeout_ms=3000)
-    try:
-        return list(consumer)
-    finally:
-        consumer.close()
 
 
 def test_a_poison_record_is_parked_and_the_rest_counts_once(producer: KafkaProducer) -> None:

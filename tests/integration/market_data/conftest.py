@@ -104,22 +104,3 @@ def kafka_topic() -> Iterator[str]:
         admin.delete_topics([name])
     finally:
         admin.close()
-
-
-def consume_all(topic: str, expected: int, timeout_s: float = 15.0) -> list[Any]:
-    """Every record of ``topic`` from the beginning, until ``expected`` arrived or the timeout."""
-    from kafka import KafkaConsumer
-
-    consumer = KafkaConsumer(topic, bootstrap_servers=KAFKA, auto_offset_reset="earliest", enable_auto_commit=False,
-                             group_id=None, consumer_timeout_ms=1000)
-    out: list[Any] = []
-    deadline = time.monotonic() + timeout_s
-    try:
-        while len(out) < expected and time.monotonic() < deadline:
-            for record in consumer:
-                out.append(record)
-                if len(out) >= expected:
-                    break
-    finally:
-        consumer.close()
-    return out

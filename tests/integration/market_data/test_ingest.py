@@ -18,7 +18,8 @@ from mybroker.market_data.service import ingest_once
 from mybroker.market_data.storage import MongoQuoteStore
 from mybroker.market_data.synthetic import SyntheticFeed
 
-from tests.integration.market_data.conftest import KAFKA, consume_all
+from tests.fixtures.kafka import consume_all
+from tests.integration.market_data.conftest import KAFKA
 
 pytestmark = pytest.mark.stack
 

@@ -21,7 +21,8 @@ from mybroker.market_data.storage import MongoQuoteStore
 from infra.declarations import Function, KafkaSource, System, Topic
 from local_runtime.runtime import LocalRuntime
 from tests.fixtures.harness import Probe, declare, undeclare
-from tests.integration.market_data.conftest import FERRETDB, KAFKA, consume_all
+from tests.fixtures.kafka import consume_all
+from tests.integration.market_data.conftest import FERRETDB, KAFKA
 
 pytestmark = pytest.mark.stack
 
