@@ -9,19 +9,25 @@ import pytest
 from mybroker.orders.clients import WalletClient
 from mybroker.orders.service import WalletRefused, WalletUnavailable
 
-from tests.fixtures.users import API, User
+from tests.fixtures.users import API, User, new_user
 
 pytestmark = pytest.mark.stack
 
 
-def test_reserved_and_an_identical_retry_both_succeed(funded: User) -> None:
-    wallet, auth, order_id = WalletClient(API), f"Bearer {funded.token}", str(uuid.uuid4())
+def test_reserved_and_an_identical_retry_both_succeed() -> None:
+    user = new_user("walletclient")  # no orders of its own: nothing else moves its reservations
+    assert user.post("/wallet/deposits", {"amountCents": 1_000_000, "idempotencyKey": uuid.uuid4().hex}).status == 201
+    wallet, auth, order_id = WalletClient(API), f"Bearer {user.token}", str(uuid.uuid4())
+
+    def reserved() -> int:
+        return int(user.get("/wallet").body["reservedCents"])
+
     wallet.reserve(auth, order_id, "PETR4", "BUY", 100, 3_000)
+    once = reserved()
     wallet.reserve(auth, order_id, "PETR4", "BUY", 100, 3_000)  # a retry: the same reservation, 200
-    w = funded.get("/wallet").body
-    assert w["reservedCents"] >= 300_000  # reserved once (value plus fees), not twice
-    assert w["reservedCents"] < 2 * 300_000
+    assert reserved() == once >= 300_000  # value plus estimated fees, held once
     wallet.release(auth, order_id)
+    assert reserved() == 0
 
 
 def test_a_different_reservation_under_the_same_order_id_is_not_taken_as_ours(funded: User) -> None:
