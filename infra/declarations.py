@@ -51,7 +51,16 @@ class Route:
     method: HttpMethod
     path: str  # API Gateway syntax: /orders/{orderId}, /docs/{proxy+}
     function: str
-    authorized: bool = True  # Cognito JWT authorizer
+    authorized: bool = True  # needs an identity: a Cognito JWT, or IAM (SigV4) when ``iam_callers`` is set
+    # service-to-service: an AWS_IAM-authorized route that only these functions' roles may invoke (SigV4);
+    # no user token is accepted on it, whatever it carries
+    iam_callers: tuple[str, ...] = ()
+
+    @property
+    def auth(self) -> Literal["jwt", "iam", "none"]:
+        if not self.authorized:
+            return "none"
+        return "iam" if self.iam_callers else "jwt"
 
 
 @dataclass(frozen=True)
@@ -167,6 +176,10 @@ class System:
         for r in self.routes:
             if r.function not in known:
                 raise ValueError(f"route {r.method} {r.path} -> unknown function {r.function}")
+            if any(c not in known for c in r.iam_callers):
+                raise ValueError(f"route {r.method} {r.path} has an unknown IAM caller")
+            if r.iam_callers and not r.authorized:
+                raise ValueError(f"route {r.method} {r.path}: IAM callers on a public route")
         if len({(r.method, r.path) for r in self.routes}) != len(self.routes):
             raise ValueError("duplicate routes")
         for s in self.schedules:
@@ -246,6 +259,27 @@ SYSTEM = System(
             uses=("mysql", "redis", "cognito"),
         ),
         Function(
+            # the saga's reservation steps, on IAM-authorized routes only the orders function may call; shorter
+            # than its caller's client timeout, which is shorter than the caller's own timeout
+            name="wallet-reservations",
+            code_dir="functions/wallet",
+            handler="reservations.handler",
+            database="wallet",
+            timeout_s=3,
+            concurrency=4,
+            uses=("mysql",),
+        ),
+        Function(
+            # releases holds whose order never reached the orders store (read back through orders' own route)
+            name="wallet-reservation-sweeper",
+            code_dir="functions/wallet",
+            handler="reservation_sweeper.handler",
+            database="wallet",
+            timeout_s=60,
+            concurrency=1,
+            uses=("mysql", "api"),
+        ),
+        Function(
             name="wallet-order-events",
             code_dir="functions/wallet",
             handler="order_events.handler",
@@ -298,15 +332,17 @@ SYSTEM = System(
         Route("GET", "/orders/{orderId}", "orders-api"),
         Route("PATCH", "/orders/{orderId}", "orders-api"),
         Route("DELETE", "/orders/{orderId}", "orders-api"),
+        Route("GET", "/internal/orders/{orderId}", "orders-api", iam_callers=("wallet-reservation-sweeper",)),
         Route("GET", "/docs/orders", "orders-api", authorized=False),
         Route("GET", "/wallet", "wallet-api"),
         Route("POST", "/wallet/deposits", "wallet-api"),
         Route("POST", "/wallet/withdrawals", "wallet-api"),
         Route("GET", "/wallet/positions", "wallet-api"),
         Route("GET", "/wallet/statement", "wallet-api"),
-        Route("POST", "/wallet/reservations", "wallet-api"),
-        Route("PUT", "/wallet/reservations/{orderId}", "wallet-api"),
-        Route("DELETE", "/wallet/reservations/{orderId}", "wallet-api"),
+        Route("POST", "/internal/wallet/reservations", "wallet-reservations", iam_callers=("orders-api",)),
+        Route("PUT", "/internal/wallet/reservations/{orderId}", "wallet-reservations", iam_callers=("orders-api",)),
+        Route("DELETE", "/internal/wallet/reservations/{orderId}", "wallet-reservations",
+              iam_callers=("orders-api",)),
         Route("GET", "/docs/wallet", "wallet-api", authorized=False),
         Route("GET", "/market/status", "market-data-api"),
         Route("GET", "/market/book/{ticker}", "market-data-api"),
@@ -323,6 +359,8 @@ SYSTEM = System(
         Schedule("orders-outbox-sweep", "rate(1 minute)", "orders-outbox-sweeper"),
         # whatever an instrument change left in the outbox (a crash or a Kafka outage) is sent again
         Schedule("assets-outbox-sweep", "rate(1 minute)", "assets-outbox-sweeper"),
+        # holds whose order never reached the store (a crash between reserve and store) are released
+        Schedule("wallet-reservation-sweep", "rate(1 minute)", "wallet-reservation-sweeper"),
         # T+2 settlement, before the market opens, on business days
         Schedule("wallet-settlement", "cron(0 8 ? * MON-FRI *)", "wallet-settlement", timezone=SAO_PAULO),
     ),
