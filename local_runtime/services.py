@@ -7,8 +7,10 @@ the service already answers, and ``stop`` does nothing when it is not running. E
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import shlex
 import shutil
 import signal
 import socket
@@ -20,7 +22,22 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from local_runtime.paths import BIN, BUILD, LOGS, PYTHON, RUN, VAR, ensure_dirs
+from local_runtime.paths import (
+    BIN,
+    BUILD,
+    LOGS,
+    PYTHON,
+    RUN,
+    SERVICE_HOME,
+    UNIX_SOCKET_MAX,
+    VAR,
+    clone_id,
+    ensure_dirs,
+    ensure_private_dir,
+    shell_safe,
+    short_dir,
+    socket_path,
+)
 
 KAFKA_VERSION = "4.1.1"
 LOG4J_VERSION = "2.24.3"
@@ -29,16 +46,24 @@ RIE_MODULE = "github.com/aws/aws-lambda-runtime-interface-emulator"
 RIE_VERSION = "v0.0.0-20261030222936-bef5c4ba774d"
 APT_PACKAGES = ("mariadb-server", "redis-server", "rabbitmq-server")
 
-MARIADB_PORT = 3306
-REDIS_PORT = 6379
-RABBITMQ_PORT = 5672
-RABBITMQ_MANAGEMENT_PORT = 15672
-RABBITMQ_DIST_PORT = 25672
-KAFKA_PORT = 9092
-KAFKA_CONTROLLER_PORT = 9093
-FERRETDB_PORT = 27017
-POSTGRES_PORT = 5432  # FerretDB's backend
-AWS_PORT = 4566
+
+
+def _port(name: str, default: int) -> int:
+    """A service's port; ``MYBROKER_<NAME>_PORT`` moves it (a second copy of the system, or a test's own server)."""
+    return int(os.environ.get(f"MYBROKER_{name}_PORT", default))
+
+
+MARIADB_PORT = _port("MARIADB", 3306)
+REDIS_PORT = _port("REDIS", 6379)
+RABBITMQ_PORT = _port("RABBITMQ", 5672)
+RABBITMQ_MANAGEMENT_PORT = _port("RABBITMQ_MANAGEMENT", 15672)
+RABBITMQ_DIST_PORT = _port("RABBITMQ_DIST", 25672)
+RABBITMQ_NODENAME = os.environ.get("MYBROKER_RABBITMQ_NODENAME", "rabbit@localhost")  # unique per epmd
+KAFKA_PORT = _port("KAFKA", 9092)
+KAFKA_CONTROLLER_PORT = _port("KAFKA_CONTROLLER", 9093)
+FERRETDB_PORT = _port("FERRETDB", 27017)
+POSTGRES_PORT = _port("POSTGRES", 5432)  # FerretDB's backend
+AWS_PORT = _port("AWS", 4566)
 
 
 class ComponentError(RuntimeError):
@@ -142,9 +167,35 @@ def apt_install(packages: tuple[str, ...], what: str) -> None:
         raise ComponentError(f"{what}: apt-get is not available to install {', '.join(packages)}")
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     if not _apt_updated:
-        run(["apt-get", "update", "-qq"], env=env, what=what, log=log)
+        run(as_root(["apt-get", "update", "-qq"]), env=env, what=what, log=log)
         _apt_updated = True
-    run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages], env=env, what=what, log=log)
+    run(as_root(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *packages]), env=env, what=what,
+        log=log)
+
+
+def as_root(cmd: list[str]) -> list[str]:
+    """Package management needs root: a non-root user runs it through ``sudo`` (non-interactive)."""
+    if os.geteuid() == 0:
+        return cmd
+    if shutil.which("sudo") is None:
+        raise ComponentError(f"`{cmd[0]}` needs root, and sudo is not installed; run it as root once")
+    return ["sudo", "-n", *cmd]
+
+
+def quoted(value: object) -> str:
+    """A value for my.cnf or redis.conf, double-quoted: paths may hold spaces (backslash starts an escape)."""
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def properties_value(value: object) -> str:
+    """A value for a Java .properties file (backslash starts an escape; spaces inside a value are kept)."""
+    return str(value).replace("\\", "\\\\")
+
+
+def login_name() -> str:
+    import pwd
+
+    return pwd.getpwuid(os.geteuid()).pw_name
 
 
 @dataclass
@@ -210,7 +261,9 @@ class MariaDB(Component):
         self.databases = databases
         self.home = VAR / "mariadb"
         self.cnf = self.home / "my.cnf"
-        self.socket = RUN / "mariadb.sock"
+        self.socket = socket_path("mariadb.sock")
+        # as root it runs as root (so it reaches a clone in a 0700 folder); otherwise as the user running it
+        self.user = login_name()
 
     def installed(self) -> bool:
         return shutil.which("mariadbd") is not None or Path("/usr/sbin/mariadbd").exists()
@@ -221,15 +274,17 @@ class MariaDB(Component):
     def _write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "data").mkdir(exist_ok=True)
+        if self.socket.parent != RUN:
+            ensure_private_dir(self.socket.parent)
         self.cnf.write_text(
             "[mysqld]\n"
-            f"datadir={self.home / 'data'}\nsocket={self.socket}\npid-file={self.pid_file}\n"
-            f"bind-address=127.0.0.1\nport={self.port}\nuser=root\nskip-name-resolve\n"
+            f"datadir={quoted(self.home / 'data')}\nsocket={quoted(self.socket)}\npid-file={quoted(self.pid_file)}\n"
+            f"bind-address=127.0.0.1\nport={self.port}\nuser={self.user}\nskip-name-resolve\n"
             "innodb_buffer_pool_size=128M\nperformance_schema=OFF\nmax_connections=500\n"
             "innodb_flush_log_at_trx_commit=1\ncharacter-set-server=utf8mb4\ncollation-server=utf8mb4_unicode_ci\n"
-            f"log-error={self.log}\n"
+            f"log-error={quoted(self.log)}\n"
             "[client]\n"
-            f"socket={self.socket}\nuser=root\n"
+            f"socket={quoted(self.socket)}\nuser={self.user}\n"
         )
 
     def healthy(self) -> bool:
@@ -243,12 +298,32 @@ class MariaDB(Component):
             raise ComponentError(f"port {self.port} is taken by another program; mariadb cannot start")
         self._write_config()
         if not (self.home / "data" / "mysql").exists():
-            run(["mariadb-install-db", f"--defaults-file={self.cnf}", "--skip-test-db", "--user=root"],
-                what=self.name, log=self.log)
+            self._install_db()
+            if not (self.home / "data" / "mysql").is_dir():
+                raise ComponentError(f"mariadb: mariadb-install-db created no system tables; see its log: {self.log}")
         # mariadbd writes its own pid file (the same path we read)
         proc = spawn(["mariadbd", f"--defaults-file={self.cnf}"], log=LOGS / "mariadb.stdout.log")
         wait_until(self.healthy, 60, self.name, self.log, process=proc)
         self.provision()
+
+    def _install_db(self) -> None:
+        """Create the system tables. mariadb-install-db is a shell script that splits unquoted paths (the data
+        folder's, and every option it reads from an option file): give it no option file, and a symlink with a
+        short, plain path to a data folder whose path has blanks or quotes."""
+        datadir = self.home / "data"
+        alias = datadir
+        if not shell_safe(datadir):
+            alias = ensure_private_dir(short_dir()) / "mariadb-data"
+            alias.unlink(missing_ok=True)
+            alias.symlink_to(datadir, target_is_directory=True)
+        try:
+            run(["mariadb-install-db", "--no-defaults", f"--datadir={alias}", "--skip-test-db", f"--user={self.user}"],
+                what=self.name, log=self.log, cwd=self.home)
+        finally:
+            if alias != datadir:
+                alias.unlink(missing_ok=True)
+                with contextlib.suppress(OSError):
+                    alias.parent.rmdir()  # unless a socket lives there too
 
     def sql(self, statement: str) -> str:
         return run(["mariadb", f"--defaults-file={self.cnf}", "-N", "-e", statement], what=self.name,
@@ -301,7 +376,8 @@ class Redis(Component):
         home.mkdir(parents=True, exist_ok=True)
         cnf = home / "redis.conf"
         cnf.write_text(
-            f"bind 127.0.0.1\nport {self.port}\npidfile {self.pid_file}\nlogfile {self.log}\ndir {home}\n"
+            f"bind 127.0.0.1\nport {self.port}\npidfile {quoted(self.pid_file)}\nlogfile {quoted(self.log)}\n"
+            f"dir {quoted(home)}\n"
             "daemonize yes\nappendonly yes\nappendfsync everysec\nprotected-mode yes\n"
         )
         run(["redis-server", str(cnf)], what=self.name, log=self.log)
@@ -309,7 +385,7 @@ class Redis(Component):
 
     def stop(self) -> None:
         if self.healthy():
-            subprocess.run(["redis-cli", "-p", str(self.port), "shutdown"], capture_output=True)
+            subprocess.run(["redis-cli", "-h", "127.0.0.1", "-p", str(self.port), "shutdown"], capture_output=True)
         kill_pid_file(self.pid_file)
 
 
@@ -319,7 +395,7 @@ class RabbitMQ(Component):
 
     @property
     def log(self) -> Path:
-        return LOGS / "rabbitmq" / "rabbit@localhost.log"
+        return LOGS / "rabbitmq" / f"{RABBITMQ_NODENAME}.log"
 
     def __init__(self) -> None:
         self.home = VAR / "rabbitmq"
@@ -329,7 +405,7 @@ class RabbitMQ(Component):
         return {
             **os.environ,
             "HOME": str(h),
-            "RABBITMQ_NODENAME": "rabbit@localhost",
+            "RABBITMQ_NODENAME": RABBITMQ_NODENAME,
             "RABBITMQ_NODE_IP_ADDRESS": "127.0.0.1",
             "RABBITMQ_NODE_PORT": str(self.port),
             "RABBITMQ_DIST_PORT": str(RABBITMQ_DIST_PORT),
@@ -389,7 +465,10 @@ class RabbitMQ(Component):
             subprocess.run(["/usr/lib/rabbitmq/bin/rabbitmqctl", "stop", str(self.pid_file)], env=self.env(),
                            capture_output=True, timeout=60)
         kill_pid_file(self.pid_file)
-        subprocess.run(["epmd", "-kill"], capture_output=True, env=self.env())
+        # epmd is shared by every Erlang node of the machine: leave it to the others that still use it
+        names = subprocess.run(["epmd", "-names"], capture_output=True, text=True, env=self.env()).stdout
+        if "at port" not in names:
+            subprocess.run(["epmd", "-kill"], capture_output=True, env=self.env())
 
 
 KAFKA_POM = """<project xmlns="http://maven.apache.org/POM/4.0.0">
@@ -472,7 +551,7 @@ class Kafka(Component):
             f"advertised.listeners=PLAINTEXT://127.0.0.1:{self.port}\n"
             "controller.listener.names=CONTROLLER\ninter.broker.listener.name=PLAINTEXT\n"
             "listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT\n"
-            f"log.dirs={data}\nnum.partitions=3\n"
+            f"log.dirs={properties_value(data)}\nnum.partitions=3\n"
             "offsets.topic.replication.factor=1\ntransaction.state.log.replication.factor=1\n"
             "transaction.state.log.min.isr=1\nshare.coordinator.state.topic.replication.factor=1\n"
             "share.coordinator.state.topic.min.isr=1\ndefault.replication.factor=1\nmin.insync.replicas=1\n"
@@ -480,7 +559,7 @@ class Kafka(Component):
             "offsets.topic.num.partitions=10\n"
         )
         l4j = self.home / "log4j2.properties"
-        l4j.write_text(KAFKA_LOG4J.format(log=self.log))
+        l4j.write_text(KAFKA_LOG4J.format(log=properties_value(self.log)))
         cp = f"{self.libs}/*"
         jvm = [self._java(), "-Xms128m", "-Xmx256m", "-XX:+UseSerialGC", f"-Dlog4j2.configurationFile={l4j}",
                "-Djava.awt.headless=true", "-cp", cp]
@@ -493,19 +572,35 @@ class Kafka(Component):
 
 class PostgreSQL(Component):
     """FerretDB's storage: its PostgreSQL backend updates a document by ``_id`` 5-7x faster than its SQLite
-    backend (whose every update cost grows with the collection) and runs range queries ~10x faster."""
+    backend (whose every update cost grows with the collection) and runs range queries ~10x faster.
+
+    initdb and postgres refuse to run as root, so as root they run as ``postgres``, who must reach the data
+    folder: ``var/postgresql`` when it can, otherwise (a clone in root's 0700 home or in a ``mktemp -d``
+    folder) ``SERVICE_HOME/<clone id>/postgresql``, owned by postgres, with ``var/postgresql`` a symlink to it
+    (and ``var/logs/postgresql.log`` one to its log) so everything else finds it under ``var/``."""
 
     name = "postgresql"
     port = POSTGRES_PORT
-    user = "postgres"  # initdb and postgres refuse to run as root
+    user = "postgres"  # the superuser's name, and the system user the server runs as when we are root
 
     def __init__(self) -> None:
-        self.home = VAR / "postgresql"
-        self.data = self.home / "data"
+        self.link = VAR / "postgresql"
+
+    @property
+    def home(self) -> Path:
+        return self.link.resolve()  # the real folder, for commands that run as postgres
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
 
     @property
     def pid_file(self) -> Path:
         return self.home / "postgresql.pid"  # written by the server, as its user
+
+    @property
+    def server_log(self) -> Path:
+        return self.log.resolve()
 
     @staticmethod
     def bin_dir() -> Path | None:
@@ -522,10 +617,56 @@ class PostgreSQL(Component):
             listed = subprocess.run(["pg_lsclusters", "--no-header"], capture_output=True, text=True).stdout
             for line in listed.splitlines():
                 version, cluster, *_rest = line.split()
-                subprocess.run(["pg_ctlcluster", version, cluster, "stop"], capture_output=True)
+                subprocess.run(as_root(["pg_ctlcluster", version, cluster, "stop"]), capture_output=True)
+
+    @staticmethod
+    def _switching_user() -> bool:
+        return os.geteuid() == 0
 
     def _as_user(self, cmd: list[str]) -> list[str]:
-        return cmd if os.geteuid() != 0 else ["runuser", "-u", self.user, "--", *cmd]
+        return cmd if not self._switching_user() else ["runuser", "-u", self.user, "--", *cmd]
+
+    def _user_reaches(self, folder: Path) -> bool:
+        probe = self._as_user(["test", "-w", str(folder), "-a", "-x", str(folder)])
+        return subprocess.run(probe, capture_output=True, cwd="/").returncode == 0
+
+    def _prepare_home(self) -> Path:
+        """The data folder's parent, where the server's user can write; returns the real path."""
+        if not self._switching_user():
+            self.link.mkdir(parents=True, exist_ok=True)
+            return self.home
+        if self.link.is_symlink():
+            outside = self.home
+        else:
+            self.link.mkdir(parents=True, exist_ok=True)
+            shutil.chown(self.link, self.user)
+            if self._user_reaches(self.link):
+                self._own_log(self.log)
+                return self.link
+            outside = SERVICE_HOME / clone_id() / "postgresql"
+            if outside.exists() and any(self.link.iterdir()):
+                raise ComponentError(f"postgresql: both {self.link} and {outside} hold data; keep one")
+            outside.parent.mkdir(parents=True, exist_ok=True)
+            outside.parent.chmod(0o755)  # traversable by postgres; the data folder below is 0700
+            (outside.parent / "clone").write_text(f"{VAR}\n")  # whose data this is, for whoever cleans up
+            if any(self.link.iterdir()):  # the clone moved somewhere postgres cannot reach: its data follows
+                shutil.move(self.link, outside)
+            else:
+                self.link.rmdir()
+            self.link.symlink_to(outside, target_is_directory=True)
+        outside.mkdir(parents=True, exist_ok=True)
+        shutil.chown(outside, self.user)
+        outside.chmod(0o700)
+        log = outside / "postgresql.log"
+        self._own_log(log)
+        if self.log.resolve() != log:
+            self.log.unlink(missing_ok=True)
+            self.log.symlink_to(log)
+        return outside
+
+    def _own_log(self, log: Path) -> None:
+        log.touch()
+        shutil.chown(log, self.user)
 
     def healthy(self) -> bool:
         tools = self.bin_dir()
@@ -540,35 +681,38 @@ class PostgreSQL(Component):
         assert tools is not None
         if port_open(self.port) and not self.healthy():
             raise ComponentError(f"port {self.port} is taken by another program; postgresql cannot start")
-        self.home.mkdir(parents=True, exist_ok=True)
-        if os.geteuid() == 0:
-            shutil.chown(self.home, self.user)
+        home = self._prepare_home()
         if not (self.data / "PG_VERSION").exists():
             run(self._as_user([str(tools / "initdb"), "-D", str(self.data), "-U", self.user, "-A", "trust",
-                               "-E", "UTF8", "--no-instructions"]), what=self.name, log=self.log)
+                               "-E", "UTF8", "--no-instructions"]), what=self.name, log=self.log, cwd=home)
         # loopback only, trust auth; synchronous_commit=off: a crash of the server may lose the last few
-        # hundred milliseconds of market data (never corrupt it); money lives in MariaDB, fully durable
-        options = (f"-p {self.port} -c listen_addresses=127.0.0.1 -c unix_socket_directories={self.home} "
-                   "-c synchronous_commit=off -c shared_buffers=32MB -c max_connections=100 "
-                   f"-c external_pid_file={self.pid_file}")
-        if os.geteuid() == 0:
-            self.log.touch()
-            shutil.chown(self.log, self.user)
-        run(self._as_user([str(tools / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.log),
-                           "-w", "-t", "60", "start"]), what=self.name, log=self.log)
+        # hundred milliseconds of market data (never corrupt it); money lives in MariaDB, fully durable.
+        # Nothing here connects through the unix socket: none when its path would be too long.
+        sockets = str(home) if len(os.fsencode(home)) + 20 <= UNIX_SOCKET_MAX else ""
+        settings = ["listen_addresses=127.0.0.1", f"unix_socket_directories={sockets}",
+                    "synchronous_commit=off", "shared_buffers=32MB", "max_connections=100",
+                    f"external_pid_file={self.pid_file}"]
+        # pg_ctl hands -o to a shell: quote each word, paths may hold spaces
+        options = " ".join(["-p", str(self.port), *(f"-c {shlex.quote(s)}" for s in settings)])
+        run(self._as_user([str(tools / "pg_ctl"), "-D", str(self.data), "-o", options, "-l", str(self.server_log),
+                           "-w", "-t", "60", "start"]), what=self.name, log=self.log, cwd=home)
         wait_until(self.healthy, 60, self.name, self.log)
-        exists = run(self._as_user([str(tools / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                                    "-tAc", "SELECT 1 FROM pg_database WHERE datname = 'ferretdb'"]),
-                     what=self.name, log=self.log)
+        exists = self.psql("SELECT 1 FROM pg_database WHERE datname = 'ferretdb'")
         if exists.strip() != "1":
             run(self._as_user([str(tools / "createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user,
-                               "ferretdb"]), what=self.name, log=self.log)
+                               "ferretdb"]), what=self.name, log=self.log, cwd=home)
+
+    def psql(self, statement: str, database: str = "postgres") -> str:
+        tools = self.bin_dir()
+        assert tools is not None
+        return run([str(tools / "psql"), "-h", "127.0.0.1", "-p", str(self.port), "-U", self.user, "-d", database,
+                    "-tAc", statement], what=self.name, log=self.log)
 
     def stop(self) -> None:
         tools = self.bin_dir()
         if tools is not None and (self.data / "postmaster.pid").exists():
             subprocess.run(self._as_user([str(tools / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop"]),
-                           capture_output=True, timeout=60)
+                           capture_output=True, timeout=60, cwd=self.home)
         kill_pid_file(self.pid_file)
 
 
