@@ -274,8 +274,6 @@ class MariaDB(Component):
     def _write_config(self) -> None:
         self.home.mkdir(parents=True, exist_ok=True)
         (self.home / "data").mkdir(exist_ok=True)
-        if self.socket.parent != RUN:
-            ensure_private_dir(self.socket.parent)
         self.cnf.write_text(
             "[mysqld]\n"
             f"datadir={quoted(self.home / 'data')}\nsocket={quoted(self.socket)}\npid-file={quoted(self.pid_file)}\n"
@@ -301,6 +299,8 @@ class MariaDB(Component):
             self._install_db()
             if not (self.home / "data" / "mysql").is_dir():
                 raise ComponentError(f"mariadb: mariadb-install-db created no system tables; see its log: {self.log}")
+        if self.socket.parent != RUN:
+            ensure_private_dir(self.socket.parent)
         # mariadbd writes its own pid file (the same path we read)
         proc = spawn(["mariadbd", f"--defaults-file={self.cnf}"], log=LOGS / "mariadb.stdout.log")
         wait_until(self.healthy, 60, self.name, self.log, process=proc)
