@@ -1,0 +1,152 @@
+"""Realized results by average cost, day trades apart, and the IRRF a broker withholds each day.
+
+Per ticker and trading day: the quantity both bought and sold that day (``min(bought, sold)``) is a day
+trade, valued at the day's average buy cost and average sale proceeds; the rest of the buys raise the
+position (average cost, fees included), the rest of the sales realize a result against it. Fees go with
+their trades, in proportion to quantity. Every division is done by allocation, so no cent is lost.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+
+from mybroker.tax.rules import RULES, AssetKind, TaxRules, Trading, share_of
+
+
+@dataclass(frozen=True)
+class Trade:
+    trade_date: date
+    ticker: str  # the holding: PETR4 (fractional PETR4F trades are the same holding)
+    kind: AssetKind
+    side: str  # BUY or SELL
+    quantity: int
+    price_cents: int
+    fees_cents: int  # every fee charged on the trade (B3's, brokerage, ISS)
+
+    @property
+    def value_cents(self) -> int:
+        return self.quantity * self.price_cents
+
+
+@dataclass
+class Holding:
+    quantity: int = 0
+    cost_cents: int = 0  # total cost, fees included; the average price is cost / quantity
+
+    def buy(self, quantity: int, cost_cents: int) -> None:
+        self.quantity += quantity
+        self.cost_cents += cost_cents
+
+    def sell(self, quantity: int) -> int:
+        """The cost basis of ``quantity`` sold (the position keeps the rounding remainder)."""
+        if quantity > self.quantity:
+            raise ValueError(f"selling {quantity} of a position of {self.quantity}")
+        basis = self.cost_cents * quantity // self.quantity
+        self.quantity -= quantity
+        self.cost_cents -= basis
+        if self.quantity == 0:
+            self.cost_cents = 0  # (cannot be non-zero: the last sale takes the whole cost)
+        return basis
+
+
+@dataclass(frozen=True)
+class Result:
+    """One realized result: a day trade of a ticker on a day, or the swing sales of a ticker on a day."""
+
+    trade_date: date
+    ticker: str
+    kind: AssetKind
+    trading: Trading
+    quantity: int
+    sales_cents: int  # gross sale value of the quantity realized
+    proceeds_cents: int  # sale value less the sales' fees
+    cost_cents: int  # what the quantity cost, fees included
+    irrf_base_cents: int = 0
+
+    @property
+    def result_cents(self) -> int:
+        return self.proceeds_cents - self.cost_cents
+
+
+@dataclass(frozen=True)
+class Withholding:
+    """IRRF ("dedo-duro") the broker withholds on one trading day."""
+
+    trade_date: date
+    swing_base_cents: int  # the day's swing sale value
+    swing_cents: int
+    day_trade_base_cents: int  # the day's net day-trade gain (all tickers), if positive
+    day_trade_cents: int
+
+    @property
+    def total_cents(self) -> int:
+        return self.swing_cents + self.day_trade_cents
+
+
+@dataclass
+class Ledger:
+    """What a sequence of trades realized, and what is still held."""
+
+    holdings: dict[str, Holding] = field(default_factory=dict)
+    kinds: dict[str, AssetKind] = field(default_factory=dict)
+    results: list[Result] = field(default_factory=list)
+    withholdings: list[Withholding] = field(default_factory=list)
+
+
+def _part(total: int, part: int, whole: int) -> int:
+    return total * part // whole if whole else 0
+
+
+def realize(trades: Iterable[Trade], rules: TaxRules = RULES) -> Ledger:
+    """Apply the trades day by day (within a day their order does not matter)."""
+    by_day: dict[date, dict[str, list[Trade]]] = defaultdict(lambda: defaultdict(list))
+    out = Ledger()
+    for t in trades:
+        if t.quantity <= 0 or t.price_cents <= 0 or t.fees_cents < 0 or t.side not in ("BUY", "SELL"):
+            raise ValueError(f"not a trade: {t}")
+        by_day[t.trade_date][t.ticker].append(t)
+    for day in sorted(by_day):
+        swing_sales = 0
+        day_trade_net = 0
+        for ticker in sorted(by_day[day]):
+            ts = by_day[day][ticker]
+            kind = ts[0].kind
+            out.kinds[ticker] = kind
+            buys = [t for t in ts if t.side == "BUY"]
+            sells = [t for t in ts if t.side == "SELL"]
+            bought, sold = sum(t.quantity for t in buys), sum(t.quantity for t in sells)
+            buy_cost = sum(t.value_cents + t.fees_cents for t in buys)
+            sale_value = sum(t.value_cents for t in sells)
+            proceeds = sale_value - sum(t.fees_cents for t in sells)
+            dt = min(bought, sold)
+            holding = out.holdings.setdefault(ticker, Holding())
+            dt_cost, dt_sales, dt_proceeds = (_part(buy_cost, dt, bought), _part(sale_value, dt, sold),
+                                              _part(proceeds, dt, sold))
+            if dt:
+                out.results.append(Result(day, ticker, kind, Trading.DAY_TRADE, dt, dt_sales, dt_proceeds,
+                                          dt_cost))
+                day_trade_net += dt_proceeds - dt_cost
+            if bought > dt:
+                holding.buy(bought - dt, buy_cost - dt_cost)
+            if sold > dt:
+                q = sold - dt
+                basis = holding.sell(q)
+                s = sale_value - dt_sales
+                out.results.append(Result(day, ticker, kind, Trading.SWING, q, s, proceeds - dt_proceeds, basis,
+                                          irrf_base_cents=s))
+                swing_sales += s
+        swing_irrf = share_of(swing_sales, rules.swing_irrf)
+        dt_base = max(0, day_trade_net)
+        dt_irrf = share_of(dt_base, rules.day_trade_irrf)
+        out.withholdings.append(Withholding(
+            day, swing_sales, swing_irrf if swing_irrf >= rules.irrf_minimum_cents else 0,
+            dt_base, dt_irrf if dt_irrf >= rules.irrf_minimum_cents else 0))
+    return out
+
+
+def positions_at(ledger: Ledger) -> Mapping[str, Holding]:
+    """The holdings left (quantity and total cost), as the yearly declaration lists them."""
+    return {t: h for t, h in sorted(ledger.holdings.items()) if h.quantity}
