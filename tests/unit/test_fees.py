@@ -11,7 +11,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-
 from mybroker.fees import b3_fees_cents
 
 OLD, NEW = date(2025, 7, 31), date(2025, 8, 1)
