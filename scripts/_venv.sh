@@ -8,8 +8,9 @@ fi
 want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
 if [ "$(cat .venv/.installed 2>/dev/null || true)" != "$want" ]; then
   echo "installing Python dependencies into .venv ..."
-  .venv/bin/pip install -q --upgrade pip
-  .venv/bin/pip install -q -e '.[dev]'
+  # python -m pip, not .venv/bin/pip: a console script's shebang breaks on a clone path with spaces
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e '.[dev]'
   echo "$want" > .venv/.installed
 fi
 # the repository and the shared-code layer are importable everywhere, as /opt/python is on Lambda
