@@ -1,4 +1,5 @@
 """orders-api: place, list, read, cancel and replace orders. Thin: parse, call the orders service, shape the answer.
+One internal route, ``GET /internal/orders/{orderId}``, answers services only (SigV4: the reservation sweeper).
 
 A ``clientOrderId`` makes placing idempotent per account: Powertools' idempotency utility (Redis) answers a
 retry from the first response, and the unique (account, clientOrderId) key with the stored request hash in
@@ -24,7 +25,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.orders import OrderStatus
-from mybroker.http import principal, resolver
+from mybroker.http import principal, resolver, service_caller
 from mybroker.orders.api import OrderPage, OrderView, PlaceOrderBody, ReplaceOrderBody
 from mybroker.orders.domain import OrderError
 from mybroker.orders.idempotency import ValidatingRedisPersistence
@@ -115,6 +116,14 @@ def get_order(orderId: str) -> OrderView:
     svc = service()
     order = svc.get(account, orderId)
     return OrderView.of(order, svc.repository.fills(order.order_id))
+
+
+@app.get("/internal/orders/<orderId>")
+def read_back_order(orderId: str) -> OrderView:
+    """For a service (the wallet's reservation sweeper, SigV4): any account's order by id; 404 ORDER_NOT_FOUND
+    means it was certainly never stored."""
+    service_caller(app)
+    return OrderView.of(service().read_back(orderId))
 
 
 @app.delete("/orders/<orderId>")

@@ -162,9 +162,10 @@ def order(**kw: object) -> Order:
 
 
 def report(exec_id: int, exec_type: ExecType, cum: int = 0, last_qty: int = 0, last_px: int = 0, qty: int = 300,
-           coid: str = "o1", reason: str = "", price: int = 3500) -> ExecutionReportMessage:
+           coid: str = "o1", reason: str = "", price: int = 3500, orig: str = "") -> ExecutionReportMessage:
     return ExecutionReportMessage(
         exec_id=exec_id, instrument="PETR4", exec_type=exec_type, engine_order_id=7, client_order_id=coid,
+        orig_client_order_id=orig,
         investor_id="acc", side=Side.BUY, order_type=OrderType.LIMIT, time_in_force=TimeInForce.DAY,
         price_cents=price, order_quantity=qty, cum_quantity=cum, leaves_quantity=max(qty - cum, 0),
         avg_price_cents=last_px, last_price_cents=last_px, last_quantity=last_qty, trade_id=exec_id * 10 if
@@ -226,14 +227,32 @@ def test_rejected_new_order() -> None:
     assert o.status is OrderStatus.REJECTED and o.reason == "PRICE_OUT_OF_BAND" and events == ["order.rejected"]
 
 
-def test_rejected_cancel_or_replace_leaves_the_order() -> None:
+def test_a_refused_replace_leaves_the_order_and_says_so_with_the_standing_terms() -> None:
     o, _ = run(order(), [report(1, ExecType.NEW)])
     o = replace(o, replace_seq=1, engine_client_order_id="o1~1")
-    o2, events = run(o, [report(2, ExecType.REJECTED, coid="o1~1", reason="TOO_LATE")])
+    # the engine's reject of a replace: the new client order id, the standing one as orig, the standing terms
+    t = apply_report(o, report(2, ExecType.REJECTED, coid="o1~1", orig="o1", reason="INVALID_LOT"), 0, NOW)
+    assert t.order.status is OrderStatus.NEW and t.order.engine_client_order_id == "o1"
+    assert [e.event_type for e in t.events] == ["order.replace_rejected"]
+    assert (t.order.quantity, t.order.price_cents, t.order.event_seq) == (300, 3500, o.event_seq + 1)
+    o3, events = run(o, [report(2, ExecType.REJECTED, coid="o1~1", orig="o1", reason="x"),
+                         report(3, ExecType.REJECTED, coid="o1", orig="o1", reason="UNKNOWN_ORDER")])
+    assert o3.status is OrderStatus.NEW and events == ["order.replace_rejected"]
+
+
+def test_a_refused_cancel_says_nothing() -> None:
+    o, _ = run(order(), [report(1, ExecType.NEW)])
+    o2, events = run(o, [report(2, ExecType.REJECTED, coid="o1", orig="o1", reason="TOO_LATE")])
     assert o2.status is OrderStatus.NEW and events == [] and o2.engine_client_order_id == "o1"
-    o3, events = run(o, [report(2, ExecType.REJECTED, coid="o1~1", reason="x"),
-                         report(3, ExecType.REJECTED, coid="o1", reason="UNKNOWN_ORDER")])
-    assert o3.status is OrderStatus.NEW
+
+
+def test_an_older_refused_replace_waits_for_the_newer_one() -> None:
+    o, _ = run(order(), [report(1, ExecType.NEW)])
+    o = replace(o, replace_seq=2, engine_client_order_id="o1~2")  # two replaces sent, neither answered
+    o2, events = run(o, [report(2, ExecType.REJECTED, coid="o1~1", orig="o1", reason="INVALID_LOT")])
+    assert events == [] and o2.engine_client_order_id == "o1~2"
+    o3, events = run(o2, [report(3, ExecType.REPLACED, qty=600, coid="o1~2", orig="o1", price=3400)])
+    assert events == ["order.replaced"] and (o3.quantity, o3.price_cents) == (600, 3400)
 
 
 def test_replaced_takes_the_engine_values() -> None:

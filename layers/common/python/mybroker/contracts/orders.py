@@ -40,7 +40,9 @@ class OrderEventType(StrEnum):
     PLACED = "order.placed"
     ACCEPTED = "order.accepted"
     FILLED = "order.filled"  # one fill (partial or final): see ``fill``
-    REPLACED = "order.replaced"
+    REPLACED = "order.replaced"  # the engine accepted a replace: quantity (new total) and price are the new ones
+    # the engine refused a replace: quantity and price are the standing order's, so the wallet restores its hold
+    REPLACE_REJECTED = "order.replace_rejected"
     CANCELED = "order.canceled"
     REJECTED = "order.rejected"
     EXPIRED = "order.expired"
@@ -74,7 +76,9 @@ class OrderEvent(BaseModel):
     avg_price_cents: int
     fill: Fill | None = None
     reason: str = ""
-    trade_date: str  # YYYY-MM-DD in America/Sao_Paulo: settlement is trade date + 2 business days
+    # YYYY-MM-DD in America/Sao_Paulo: the session of the fill for ``order.filled`` (a GTC/GTD order fills on
+    # later sessions), the order's own session otherwise; settlement is trade date + 2 business days
+    trade_date: str
     occurred_at: datetime
 
     def to_json(self) -> bytes:

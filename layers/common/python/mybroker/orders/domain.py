@@ -371,6 +371,11 @@ def _follow(o: Order, r: ExecutionReportMessage, events: list[Emitted]) -> Order
         own = r.client_order_id == o.order_id and o.status is OrderStatus.PENDING_NEW and o.cum_quantity == 0
         if not own:  # the engine refused a cancel or replace: the order stands
             revert = r.client_order_id == o.engine_client_order_id and r.client_order_id != o.order_id
+            if revert and r.client_order_id != r.orig_client_order_id:
+                # the newest replace was refused: say so with the standing quantity and price, so the wallet
+                # takes its hold back to them (an older replace refused while a newer one is pending says
+                # nothing: the newer one's answer settles the hold)
+                events.append(Emitted("order.replace_rejected", reason=r.reason))
             return replace(o, reason=r.reason,
                            engine_client_order_id=_previous_client_id(o) if revert else o.engine_client_order_id)
         events.append(Emitted("order.rejected", reason=r.reason))

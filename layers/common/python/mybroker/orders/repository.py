@@ -80,6 +80,7 @@ _BY_ID = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id"),
 _BY_CLIENT_ORDER_ID = sa.select(orders).where(orders.c.account_id == sa.bindparam("account_id"),
                                               orders.c.client_order_id == sa.bindparam("client_order_id"))
 _LOCK_ORDER = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id")).with_for_update()
+_READ_BACK = sa.select(orders).where(orders.c.order_id == sa.bindparam("order_id")).with_for_update(read=True)
 _REPORT_SEEN = execution_reports.insert()
 _UPDATE_ORDER = orders.update().where(orders.c.order_id == sa.bindparam("key_order_id"))
 _INSERT_FILL = fills.insert()
@@ -140,6 +141,13 @@ class MySqlRepository:
     def get(self, account_id: str, order_id: str) -> Order | None:
         with self.engine.connect() as c:
             r = c.execute(_BY_ID, {"order_id": order_id[:36], "account_id": account_id}).mappings().first()
+        return None if r is None else _order(r)
+
+    def read_back(self, order_id: str) -> Order | None:
+        # a shared-lock read waits for a transaction still holding the row (an insert whose COMMIT is in flight)
+        # instead of reading around it, so "absent" means absent
+        with self.engine.begin() as c:
+            r = c.execute(_READ_BACK, {"order_id": order_id[:36]}).mappings().first()
         return None if r is None else _order(r)
 
     def by_client_order_id(self, account_id: str, client_order_id: str) -> Order | None:

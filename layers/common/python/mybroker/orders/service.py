@@ -62,6 +62,16 @@ class WalletUnavailable(OrderError):
         super().__init__("WALLET_UNAVAILABLE", message, status=503)
 
 
+class OrderOutcomeUnknown(OrderError):
+    """The store failed and reading the order back failed too: whether it was placed is not known yet. Nothing
+    is released; the reservation sweeper settles it (a hold whose order is absent after its window goes)."""
+
+    def __init__(self, order_id: str) -> None:
+        super().__init__("ORDER_OUTCOME_UNKNOWN", f"order {order_id} may or may not have been placed: read "
+                         "GET /orders before placing it again (a clientOrderId makes the retry safe)", status=503)
+        self.order_id = order_id
+
+
 def _background() -> ThreadPoolExecutor:
     """One thread per process: background publications run one after the other, in the order submitted."""
     return _executor
@@ -69,6 +79,8 @@ def _background() -> ThreadPoolExecutor:
 
 def order_event(order: Order, emitted: Emitted, seq: int, occurred_at: datetime) -> OrderEvent:
     f = emitted.fill
+    # a fill settles from its own session (a GTC/GTD order fills sessions after it was placed)
+    trade_day = order.trade_date if f is None else trading_date(f.occurred_at)
     return OrderEvent(
         event_id=f"{order.order_id}:{seq}", event_type=OrderEventType(emitted.event_type), order_id=order.order_id,
         account_id=order.account_id, instrument=order.instrument, side=order.side, order_type=order.order_type,
@@ -77,7 +89,7 @@ def order_event(order: Order, emitted: Emitted, seq: int, occurred_at: datetime)
         avg_price_cents=order.avg_price_cents,
         fill=None if f is None else Fill(exec_id=f.exec_id, trade_id=f.trade_id, quantity=f.quantity,
                                          price_cents=f.price_cents, fees_cents=f.fees_cents),
-        reason=emitted.reason, trade_date=order.trade_date.isoformat(), occurred_at=occurred_at,
+        reason=emitted.reason, trade_date=trade_day.isoformat(), occurred_at=occurred_at,
     )
 
 
@@ -113,7 +125,11 @@ class OrdersService:
     # --- place ---------------------------------------------------------------------------------------
     def place(self, account_id: str, authorization: str, req: PlaceRequest) -> tuple[Order, bool]:
         """The order (and True when this call created it). A clientOrderId seen before returns its order when
-        the request is the same, and refuses it (409 DUPLICATE_CLIENT_ORDER_ID) when not."""
+        the request is the same, and refuses it (409 DUPLICATE_CLIENT_ORDER_ID) when not.
+
+        The saga: reserve (the wallet holds cash or shares for the order id) -> store the order and its outbox
+        (the engine command, order.placed) in one transaction -> publish. ``authorization`` (the user's token)
+        only reads the assets catalog; the wallet is called as this service."""
         digest = req.request_hash()
         if req.client_order_id:
             existing = self.repository.by_client_order_id(account_id, req.client_order_id)
@@ -139,7 +155,9 @@ class OrdersService:
             created_at=now, updated_at=now, leaves_quantity=req.quantity, engine_client_order_id=order_id,
             request_hash=digest, event_seq=1,
         )
-        self.wallet.reserve(authorization, order_id, order.instrument, order.side.value, order.quantity,
+        # an unclear answer (timeout) raises with the hold possibly made: the sweeper releases it, as the order
+        # is never stored
+        self.wallet.reserve(account_id, order_id, order.instrument, order.side.value, order.quantity,
                             checked.reservation_price_cents)
         command = NewOrderCommand(
             command_id=f"{order_id}:new", instrument=order.instrument, client_order_id=order_id,
@@ -153,26 +171,41 @@ class OrdersService:
         try:
             stored = self.repository.insert(order, [command_message(command), placed])
         except DuplicateClientOrderId as dup:  # a concurrent twin won the race: undo ours, answer with theirs
-            self._release_quietly(authorization, order_id)
+            self._release_quietly(account_id, order_id)
             return self._same_request(dup.existing, digest), False
-        except Exception:
-            log.exception("storing order %s failed: releasing its reservation", order_id)
-            self._release_quietly(authorization, order_id)
-            raise
+        except Exception as exc:
+            return self._resolve_unclear_store(order, exc), True
         self._publish(stored)
         return order, True
 
+    def _resolve_unclear_store(self, order: Order, exc: Exception) -> Order:
+        """The insert raised, which does not say whether it committed (a lost connection during COMMIT): read
+        the order back, never guess. There: it is placed (its outbox goes out with the outbox sweeper). Certainly
+        absent: release the hold and refuse. Unreadable too: release nothing; the reservation sweeper decides."""
+        log.warning("storing order %s failed (%s): reading it back", order.order_id, exc)
+        try:
+            found = self.repository.read_back(order.order_id)
+        except Exception:
+            log.exception("reading order %s back failed: its hold is left to the reservation sweeper",
+                          order.order_id)
+            raise OrderOutcomeUnknown(order.order_id) from exc
+        if found is not None:
+            log.warning("order %s was stored after all: its outbox is left to the outbox sweeper", order.order_id)
+            return found
+        self._release_quietly(order.account_id, order.order_id)
+        raise OrderError("ORDERS_UNAVAILABLE", "the order could not be stored; nothing was placed or held",
+                         status=503) from exc
     def _same_request(self, existing: Order, digest: str) -> Order:
         if existing.request_hash != digest:
             raise OrderError("DUPLICATE_CLIENT_ORDER_ID", "this clientOrderId was used for a different order",
                              status=409, field="clientOrderId")
         return existing
 
-    def _release_quietly(self, authorization: str, order_id: str) -> None:
+    def _release_quietly(self, account_id: str, order_id: str) -> None:
         try:
-            self.wallet.release(authorization, order_id)
-        except Exception:  # the wallet also releases on order.rejected; log for reconciliation
-            log.exception("could not release the reservation of order %s", order_id)
+            self.wallet.release(account_id, order_id)
+        except Exception:  # the order is certainly not stored: the reservation sweeper releases it later
+            log.exception("could not release the reservation of order %s: left to the sweeper", order_id)
 
     def _publish(self, stored: Sequence[OutboxMessage]) -> None:
         if not stored:
@@ -210,6 +243,14 @@ class OrdersService:
             raise OrderError("ORDER_NOT_FOUND", "no such order", status=404)
         return order
 
+    def read_back(self, order_id: str) -> Order:
+        """Any account's order by id, for a service (the reservation sweeper): 404 means certainly not stored
+        (a locking read: a commit still in flight is waited for, not missed)."""
+        order = self.repository.read_back(order_id)
+        if order is None:
+            raise OrderError("ORDER_NOT_FOUND", "no such order", status=404)
+        return order
+
     def search(self, account_id: str, status: OrderStatus | None, ticker: str | None, day: date | None,
                limit: int, offset: int) -> tuple[list[Order], int]:
         return self.repository.search(account_id, status.value if status else None,
@@ -229,6 +270,9 @@ class OrdersService:
 
     def replace(self, account_id: str, authorization: str, order_id: str, quantity: int | None,
                 price_cents: int | None) -> Order:
+        """Widen the hold to cover the new quantity and price (the wallet only widens on this call), then send
+        the replace. The hold comes back down only on the engine's answer: ``order.replaced`` (to the new
+        order) or ``order.replace_rejected`` (to the standing one); the order's end releases it in any case."""
         order = self.get(account_id, order_id)
         if order.is_terminal:
             raise OrderError("ORDER_NOT_REPLACEABLE", f"the order is {order.status.value}", status=409)
@@ -237,21 +281,16 @@ class OrdersService:
         if rules is None:
             raise OrderError("UNKNOWN_INSTRUMENT", f"no instrument {base}", field="ticker")
         new_qty, new_price = validate_replace(order, quantity, price_cents, rules, self.prices.reference_cents(base))
-        self.wallet.adjust(authorization, order_id, new_qty, new_price or order.protection_price_cents)
+        self.wallet.adjust(account_id, order_id, new_qty, new_price or order.protection_price_cents)
         n = order.replace_seq + 1
         new_coid = replace_client_order_id(order_id, n)
         command = ReplaceOrderCommand(command_id=f"{order_id}:replace:{n}", instrument=order.instrument,
                                       orig_client_order_id=order.engine_client_order_id, client_order_id=new_coid,
                                       quantity=new_qty, price_cents=new_price if price_cents is not None else 0)
         updated = replace(order, replace_seq=n, engine_client_order_id=new_coid, updated_at=self.clock())
-        try:
-            self._store_request(updated, order.replace_seq, [command_message(command)])
-        except Exception:  # compensate: the reservation goes back to what the standing order needs
-            try:
-                self.wallet.adjust(authorization, order_id, order.quantity, order.effective_price_cents)
-            except Exception:
-                log.exception("could not restore the reservation of order %s", order_id)
-            raise
+        # a failure here leaves the hold widened, never short: it covers both the standing order and the replace
+        # that was not sent, and the order's next event (replaced, replace_rejected, a fill, its end) resets it
+        self._store_request(updated, order.replace_seq, [command_message(command)])
         return updated
 
     def _store_request(self, order: Order, expected_replace_seq: int, outbox: list[OutboxMessage]) -> None:
