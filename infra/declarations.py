@@ -228,8 +228,11 @@ SYSTEM = System(
             code_dir="functions/orders",
             handler="handler.handler",
             database="orders",
+            # outlives its downstream calls on the worst path (mybroker/orders/clients.py: the assets read, the
+            # reservation and its release, each bounded by its callee's timeout), the database and RabbitMQ
+            timeout_s=20,
             concurrency=4,
-            # the balance check is a synchronous call to the wallet's own route, with the caller's token
+            # the balance check is a SigV4-signed call to the wallet's internal reservation routes
             uses=("mysql", "redis", "rabbitmq", "kafka", "cognito", "api"),
         ),
         Function(

@@ -1,5 +1,6 @@
-"""wallet-api: balances, PIX deposits and withdrawals, positions, the statement, and the reservations the
-orders service makes with the end user's token. Thin: parse, call :class:`mybroker.wallet.service.Wallet`."""
+"""wallet-api: balances, PIX deposits and withdrawals, positions and the statement, for the user of the token.
+The reservations the orders service makes are not here: they are internal routes (``reservations.py``) no user
+token reaches. Thin: parse, call :class:`mybroker.wallet.service.Wallet`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine, retry_deadlocks
@@ -22,11 +23,7 @@ from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.reservations import base_ticker
 from mybroker.wallet.service import Wallet, WalletError
 from mybroker.wallet.views import (
-    OrderId,
     PositionsView,
-    ReplaceRequest,
-    ReservationRequest,
-    ReservationView,
     StatementLineView,
     StatementView,
     TransferRequest,
@@ -147,25 +144,6 @@ def get_statement(
     page = lines[:limit]
     return StatementView(items=[StatementLineView.of(x) for x in page],
                          next_cursor=page[-1].id if len(lines) > limit else None)
-
-
-@app.post("/wallet/reservations")
-def reserve(body: ReservationRequest) -> Response[ReservationView]:
-    r, created = wallet().reserve(me(), body.order_id, body.ticker, body.side, body.quantity, body.price_cents,
-                                  today())
-    if created:
-        metrics.add_metric(name="Reservations", unit=MetricUnit.Count, value=1)
-    return json(201 if created else 200, ReservationView.of(r))
-
-
-@app.put("/wallet/reservations/<orderId>")
-def replace_reservation(orderId: Annotated[OrderId, Path()], body: ReplaceRequest) -> ReservationView:
-    return ReservationView.of(wallet().replace(me(), orderId, body.quantity, body.price_cents))
-
-
-@app.delete("/wallet/reservations/<orderId>")
-def release_reservation(orderId: Annotated[OrderId, Path()]) -> ReservationView:
-    return ReservationView.of(wallet().release(me(), orderId))
 
 
 @logger.inject_lambda_context

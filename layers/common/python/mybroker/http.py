@@ -10,7 +10,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
-from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 
 
 class DomainError(Exception):
@@ -44,11 +44,15 @@ def _field(loc: Any) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
-def resolver(title: str, docs_path: str) -> APIGatewayHttpResolver:
+def resolver(title: str, docs_path: str, *, internal: bool = False) -> APIGatewayHttpResolver:
+    """``internal``: service-to-service routes, signed with SigV4 (AWS_IAM) instead of a Cognito JWT."""
     app = APIGatewayHttpResolver(enable_validation=True)
-    app.enable_swagger(path=docs_path, title=title, version="1.0.0",
-                       security_schemes={"cognito": HTTPBearer(bearerFormat="JWT")},
-                       security=[{"cognito": []}])
+    scheme = APIKey.model_validate({"name": "Authorization", "in": APIKeyIn.header,
+                                    "description": "AWS SigV4 (service execute-api)"}) \
+        if internal else HTTPBearer(bearerFormat="JWT")
+    name = "sigv4" if internal else "cognito"
+    app.enable_swagger(path=docs_path, title=title, version="1.0.0", security_schemes={name: scheme},
+                       security=[{name: []}])
 
     @app.exception_handler(DomainError)  # type: ignore[untyped-decorator]
     def _domain(exc: DomainError) -> Response[str]:
@@ -104,3 +108,45 @@ def require_admin(app: APIGatewayHttpResolver) -> Principal:
     if not p.is_admin:
         raise Forbidden("ADMIN_ONLY", "only members of the admin group may do this")
     return p
+
+
+
+@dataclass(frozen=True)
+class ServiceCaller:
+    """Another function calling an AWS_IAM-authorized internal route (SigV4), from the identity API Gateway put
+    in ``requestContext.authorizer.iam`` (the local runtime does the same after verifying the signature)."""
+
+    access_key: str
+    account_id: str
+    caller_id: str
+    user_arn: str
+
+
+def iam_identity(event: dict[str, Any]) -> ServiceCaller | None:
+    """The IAM identity of a raw payload-2.0 event, or None (no identity, or a user's JWT)."""
+    authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
+    iam = authorizer.get("iam") if isinstance(authorizer, dict) else None
+    if not isinstance(iam, dict) or not (iam.get("accessKey") or iam.get("userArn")):
+        return None
+    return ServiceCaller(str(iam.get("accessKey") or ""), str(iam.get("accountId") or ""),
+                         str(iam.get("callerId") or ""), str(iam.get("userArn") or ""))
+
+
+FORBIDDEN_MESSAGE = "an internal route: only a service signing with SigV4 may call it"
+
+
+def service_caller(app: APIGatewayHttpResolver) -> ServiceCaller:
+    """The IAM caller of an internal route; 403 FORBIDDEN for an event without one (a user's token included)."""
+    caller = iam_identity(app.current_event.raw_event)
+    if caller is None:
+        raise Forbidden("FORBIDDEN", FORBIDDEN_MESSAGE)
+    return caller
+
+
+def refuse_unless_service(event: dict[str, Any]) -> dict[str, Any] | None:
+    """For a handler of internal routes, before resolving (so before body validation): the 403 FORBIDDEN
+    answer for an event without an IAM identity, else None."""
+    if iam_identity(event) is not None:
+        return None
+    return {"statusCode": 403, "headers": {"Content-Type": content_types.APPLICATION_JSON}, "isBase64Encoded": False,
+            "body": json.dumps({"code": "FORBIDDEN", "message": FORBIDDEN_MESSAGE})}
