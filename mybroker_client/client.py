@@ -243,23 +243,6 @@ class Client:
                 return
             cursor = page.next_cursor
 
-    # The reservation routes are the orders service's synchronous balance check (called with the user's
-    # token); end users do not need them, but the SDK covers every route.
-    def reserve(self, order_id: str, ticker: str, side: str, quantity: int, price_cents: int) -> dict[str, Any]:
-        body = {"orderId": order_id, "ticker": ticker, "side": side, "quantity": quantity, "priceCents": price_cents}
-        result: dict[str, Any] = self.request("POST", "/wallet/reservations", body)[1]
-        return result
-
-    def replace_reservation(self, order_id: str, quantity: int, price_cents: int) -> dict[str, Any]:
-        result: dict[str, Any] = self.request("PUT", f"/wallet/reservations/{urllib.parse.quote(order_id, safe='')}",
-                                              {"quantity": quantity, "priceCents": price_cents})[1]
-        return result
-
-    def release_reservation(self, order_id: str) -> dict[str, Any]:
-        result: dict[str, Any] = self.request(
-            "DELETE", f"/wallet/reservations/{urllib.parse.quote(order_id, safe='')}")[1]
-        return result
-
     # ---- market data --------------------------------------------------------------------------------------------
 
     def quotes(self, tickers: list[str]) -> QuotesPage:
