@@ -25,6 +25,7 @@ from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
 from local_runtime import services as svc
+from tests.e2e.orders.service_calls import Service
 from tests.fixtures.kafka import consume_all
 from tests.fixtures.users import API, User, new_user
 
@@ -54,6 +55,12 @@ def producer() -> Iterator[KafkaProducer]:
 @pytest.fixture
 def user() -> User:
     return new_user("wallet")
+
+
+@pytest.fixture(scope="module")
+def orders_api() -> Service:
+    """The reservation steps are internal routes: called as the orders service (SigV4), for the order's account."""
+    return Service("orders-api")
 
 
 def funded(amount: int) -> User:
@@ -152,36 +159,48 @@ def test_unauthenticated_calls_are_refused_and_the_docs_are_public(user: User) -
 
 
 # --- reservations --------------------------------------------------------------------------------------
-def test_reservation_idempotency_conflict_and_insufficient_funds() -> None:
+def test_reservation_idempotency_conflict_and_insufficient_funds(orders_api: Service) -> None:
     u = funded(100_000)
+    acc = u.user_id
+
+    def reserve(body: dict[str, Any]) -> Any:
+        return orders_api.call("POST", "/internal/wallet/reservations", {"accountId": acc, **body})
+
+    def widen(order_id: str, quantity: int, price: int) -> Any:
+        return orders_api.call("PUT", f"/internal/wallet/reservations/{order_id}",
+                               {"accountId": acc, "quantity": quantity, "priceCents": price})
+
+    def release(order_id: str) -> Any:
+        return orders_api.call("DELETE", f"/internal/wallet/reservations/{order_id}?accountId={acc}")
+
     body = {"orderId": "ord-1", "ticker": "PETR4", "side": "BUY", "quantity": 50, "priceCents": 1000}
-    created = u.post("/wallet/reservations", body)
+    created = reserve(body)
     assert created.status == 201, created.body
     assert created.body == {"orderId": "ord-1", "side": "BUY", "ticker": "PETR4", "instrument": "PETR4",
                             "quantity": 50, "priceCents": 1000, "reservedCents": 50_000 + 12,
                             "reservedQuantity": 0, "filledQuantity": 0, "status": "ACTIVE"}
-    again = u.post("/wallet/reservations", body)
+    again = reserve(body)
     assert again.status == 200 and again.body == created.body
-    conflict = u.post("/wallet/reservations", {**body, "quantity": 51})
+    conflict = reserve({**body, "quantity": 51})
     assert conflict.status == 409 and conflict.body["code"] == "DUPLICATE_RESERVATION"
-    short = u.post("/wallet/reservations", {**body, "orderId": "ord-2", "quantity": 60})
+    short = reserve({**body, "orderId": "ord-2", "quantity": 60})
     assert short.status == 422 and short.body["code"] == "INSUFFICIENT_FUNDS"
     assert "available R$499,88" in short.body["message"]
-    no_shares = u.post("/wallet/reservations", {**body, "orderId": "ord-3", "side": "SELL"})
+    no_shares = reserve({**body, "orderId": "ord-3", "side": "SELL"})
     assert no_shares.status == 422 and no_shares.body["code"] == "INSUFFICIENT_POSITION"
     assert wallet(u)["reservedCents"] == 50_012 and wallet(u)["availableCents"] == 100_000 - 50_012
-    # replace: more is reserved, then less is released
-    more = u.call("PUT", "/wallet/reservations/ord-1", {"quantity": 90, "priceCents": 1000})
+    # a replace about to be sent widens the hold; what it cannot cover is refused; it never narrows it
+    more = widen("ord-1", 90, 1000)
     assert more.status == 200 and more.body["reservedCents"] == 90_000 + 21
-    assert u.call("PUT", "/wallet/reservations/ord-1", {"quantity": 200, "priceCents": 1000}).status == 422
-    less = u.call("PUT", "/wallet/reservations/ord-1", {"quantity": 10, "priceCents": 990})
-    assert less.body["reservedCents"] == 9_900 + 3
-    assert wallet(u)["availableCents"] == 100_000 - 9_903
+    assert widen("ord-1", 200, 1000).status == 422
+    less = widen("ord-1", 10, 990)
+    assert less.status == 200 and less.body["reservedCents"] == 90_000 + 21
+    assert wallet(u)["availableCents"] == 100_000 - 90_021
     # DELETE releases what is left, and again changes nothing; an unknown order is 404
-    released = u.call("DELETE", "/wallet/reservations/ord-1")
+    released = release("ord-1")
     assert released.status == 200 and released.body["status"] == "RELEASED"
-    assert u.call("DELETE", "/wallet/reservations/ord-1").status == 200
-    missing = u.call("DELETE", "/wallet/reservations/never")
+    assert release("ord-1").status == 200
+    missing = release("never")
     assert missing.status == 404 and missing.body["code"] == "UNKNOWN_RESERVATION"
     assert wallet(u) | {"accountId": ""} == {"accountId": "", "currency": "BRL", "availableCents": 100_000,
                                               "reservedCents": 0, "receivableCents": 0, "payableCents": 0}
@@ -193,19 +212,28 @@ def test_reservation_idempotency_conflict_and_insufficient_funds() -> None:
     {"orderId": "o", "ticker": "PETR4", "side": "BUY", "quantity": -1, "priceCents": 1},
     {"orderId": "o" * 65, "ticker": "PETR4", "side": "BUY", "quantity": 1, "priceCents": 1},
     {"orderId": "o", "ticker": "PETR4", "side": "BUY", "quantity": 1},
+    {"ticker": "PETR4", "side": "BUY", "quantity": 1, "priceCents": 1, "accountId": None},
 ])
-def test_bad_reservations_are_422(user: User, body: dict[str, Any]) -> None:
-    r = user.post("/wallet/reservations", body)
+def test_bad_reservations_are_422(user: User, orders_api: Service, body: dict[str, Any]) -> None:
+    payload = {k: v for k, v in {"accountId": user.user_id, "orderId": "o", **body}.items() if v is not None}
+    r = orders_api.call("POST", "/internal/wallet/reservations", payload)
     assert r.status == 422, r.body
 
 
-def test_another_users_data_is_never_visible() -> None:
+def test_users_cannot_touch_reservations(orders_api: Service) -> None:
     alice, bob = funded(10_000), new_user("wallet")
-    r = alice.post("/wallet/reservations", {"orderId": "alice-1", "ticker": "VALE3", "side": "BUY",
-                                            "quantity": 1, "priceCents": 5_000})
+    r = orders_api.call("POST", "/internal/wallet/reservations", {
+        "accountId": alice.user_id, "orderId": "alice-1", "ticker": "VALE3", "side": "BUY", "quantity": 1,
+        "priceCents": 5_000})
     assert r.status == 201
-    assert bob.call("DELETE", "/wallet/reservations/alice-1").status == 404
-    assert bob.call("PUT", "/wallet/reservations/alice-1", {"quantity": 1, "priceCents": 1}).status == 404
+    for u in (alice, bob):  # neither the holder's own token nor another user's moves the hold
+        assert u.call("DELETE", f"/internal/wallet/reservations/alice-1?accountId={alice.user_id}").status == 403
+        assert u.call("PUT", "/internal/wallet/reservations/alice-1",
+                      {"accountId": alice.user_id, "quantity": 1, "priceCents": 1}).status == 403
+        assert u.post("/internal/wallet/reservations", {"accountId": alice.user_id, "orderId": "x",
+                                                        "ticker": "VALE3", "side": "BUY", "quantity": 1,
+                                                        "priceCents": 1}).status == 403
+        assert u.call("DELETE", "/wallet/reservations/alice-1").status in (403, 404)  # the old route is gone
     assert wallet(bob)["availableCents"] == 0 and wallet(bob)["accountId"] == bob.user_id
     assert bob.get("/wallet/statement").body["items"] == []
     assert wallet(alice)["reservedCents"] == 5_002
@@ -228,11 +256,10 @@ def test_statement_pages_and_filters_by_date() -> None:
 
 
 # --- order events through Kafka ---------------------------------------------------------------------------
-def test_order_events_fill_release_and_settle(producer: KafkaProducer) -> None:
+def test_order_events_fill_release_and_settle(producer: KafkaProducer, orders_api: Service) -> None:
     b1, s1 = oid("b"), oid("s")
     u = funded(300_000)
-    u.post("/wallet/reservations", {"orderId": b1, "ticker": "PETR4F", "side": "BUY", "quantity": 100,
-                                    "priceCents": 1000})
+    assert orders_api.reserve(u.user_id, b1, "PETR4F", "BUY", 100, 1000).status == 201
     fee = b3_fees_cents
     day = date.fromisoformat(TRADE_DAY)
     partial = order_event(u, b1, 1, OrderEventType.FILLED, cum=40, leaves=60, fill=(40, 990),
@@ -265,8 +292,7 @@ def test_order_events_fill_release_and_settle(producer: KafkaProducer) -> None:
     assert wallet(u) == w
 
     # sell 30 of them (fractional ticker, same holding); the sale is receivable until T+2
-    sell = u.post("/wallet/reservations", {"orderId": s1, "ticker": "PETR4F", "side": "SELL", "quantity": 30,
-                                           "priceCents": 1200})
+    sell = orders_api.reserve(u.user_id, s1, "PETR4F", "SELL", 30, 1200)
     assert sell.status == 201 and sell.body["reservedQuantity"] == 30
     produce(producer, [order_event(u, s1, 1, OrderEventType.FILLED, side=Side.SELL, qty=30, price=1200,
                                    cum=30, leaves=0, fill=(30, 1200), instrument="PETR4F")])
@@ -281,11 +307,10 @@ def test_order_events_fill_release_and_settle(producer: KafkaProducer) -> None:
     assert {"deposit", "reserve", "fill", "settlement"} <= kinds
 
 
-def test_cancel_releases_and_a_late_fill_is_still_applied(producer: KafkaProducer) -> None:
+def test_cancel_releases_and_a_late_fill_is_still_applied(producer: KafkaProducer, orders_api: Service) -> None:
     c1 = oid("c")
     u = funded(100_000)
-    u.post("/wallet/reservations", {"orderId": c1, "ticker": "ITUB4", "side": "BUY", "quantity": 100,
-                                    "priceCents": 500})
+    assert orders_api.reserve(u.user_id, c1, "ITUB4", "BUY", 100, 500).status == 201
     day = date.fromisoformat(TRADE_DAY)
     cancel = order_event(u, c1, 3, OrderEventType.CANCELED, price=500, cum=20, leaves=0)
     late = order_event(u, c1, 2, OrderEventType.FILLED, price=500, cum=20, leaves=80, fill=(20, 500))
@@ -298,7 +323,7 @@ def test_cancel_releases_and_a_late_fill_is_still_applied(producer: KafkaProduce
     assert w["reservedCents"] == 0 and w["payableCents"] == held and w["availableCents"] == 100_000 - held
 
 
-def test_positions_show_market_value_from_the_quote_cache(producer: KafkaProducer) -> None:
+def test_positions_show_market_value_from_the_quote_cache(producer: KafkaProducer, orders_api: Service) -> None:
     import redis
     from mybroker.contracts.quotes import QuoteEvent
     from mybroker.market_data.cache import QuoteCache
@@ -310,8 +335,7 @@ def test_positions_show_market_value_from_the_quote_cache(producer: KafkaProduce
                              source="synthetic"))
     m1 = oid("m")
     u = funded(100_000)
-    u.post("/wallet/reservations", {"orderId": m1, "ticker": "WEGE3", "side": "BUY", "quantity": 10,
-                                    "priceCents": 5_000})
+    assert orders_api.reserve(u.user_id, m1, "WEGE3", "BUY", 10, 5_000).status == 201
     produce(producer, [order_event(u, m1, 1, OrderEventType.FILLED, qty=10, price=5_000, cum=10, leaves=0,
                                    fill=(10, 5_000), instrument="WEGE3")])
     pos = wait_for(lambda: position(u, "WEGE3"), lambda p: p is not None)
@@ -322,14 +346,13 @@ def test_positions_show_market_value_from_the_quote_cache(producer: KafkaProduce
     assert u.get("/wallet/positions").body["marketValueCents"] >= pos["marketValueCents"]
 
 
-def test_a_poison_record_is_parked_and_the_rest_counts_once(producer: KafkaProducer) -> None:
+def test_a_poison_record_is_parked_and_the_rest_counts_once(producer: KafkaProducer, orders_api: Service) -> None:
     """The function parks the unreadable record on esm-failures (with where it came from and why) and goes
     on: the good records before and after it are applied, once."""
     p1, p2 = oid("p"), oid("p")
     u = funded(100_000)
     for order in (p1, p2):
-        u.post("/wallet/reservations", {"orderId": order, "ticker": "BBAS3", "side": "BUY", "quantity": 10,
-                                        "priceCents": 2_000})
+        assert orders_api.reserve(u.user_id, order, "BBAS3", "BUY", 10, 2_000).status == 201
     before = order_event(u, p1, 1, OrderEventType.FILLED, qty=10, price=2_000, cum=10, leaves=0,
                          fill=(10, 2_000))
     after = order_event(u, p2, 1, OrderEventType.FILLED, qty=10, price=2_000, cum=10, leaves=0,

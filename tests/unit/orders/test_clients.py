@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from botocore.auth import SigV4Auth
 from botocore.credentials import Credentials
 from mybroker.orders import clients
 from mybroker.orders.clients import ServiceSigner
@@ -38,9 +37,8 @@ def test_the_sweeper_fits_a_read_back_in_its_own_timeout() -> None:
 
 
 def test_service_calls_are_signed_with_sigv4_for_execute_api() -> None:
-    signer = ServiceSigner.__new__(ServiceSigner)  # the keys a function's environment carries, pinned here
-    signer.region = "sa-east-1"
-    signer._auth = SigV4Auth(Credentials("AKIDFUNCTION", "secret", "session-token"), "execute-api", "sa-east-1")
+    # the keys a function's environment carries, pinned here
+    signer = ServiceSigner("sa-east-1", Credentials("AKIDFUNCTION", "secret", "session-token"))
     url = "http://127.0.0.1:3000/internal/wallet/reservations/o1?accountId=acc-1"
     headers = signer.sign("DELETE", url, None, {"Host": "127.0.0.1:3000"})
     auth = headers["Authorization"]

@@ -54,12 +54,12 @@ class ServiceSigner:
     AWS the function role's, locally the keys the runtime gives each function's environment. Created once per
     process; botocore refreshes refreshable credentials itself."""
 
-    def __init__(self, region: str | None = None) -> None:
+    def __init__(self, region: str | None = None, credentials: Any = None) -> None:
         import botocore.session
         from botocore.auth import SigV4Auth
 
         session = botocore.session.get_session()
-        credentials = session.get_credentials()
+        credentials = credentials or session.get_credentials()
         if credentials is None:
             raise RuntimeError("no AWS credentials in this function's environment to sign service calls with")
         self.region = region or os.environ.get("AWS_REGION") or session.get_config_variable("region") \
