@@ -132,12 +132,31 @@ def test_create_update_suspend_publish_events(admin: User, trader: User, events:
     assert outbox_rows(ticker) == [(e.event_id, True) for e in got]
 
 
-def test_the_outbox_sweeper_runs() -> None:
+def test_the_outbox_sweeper_publishes_what_a_crash_left_unsent(admin: User, events: KafkaConsumer) -> None:
+    from mybroker.assets.repository import outbox
+    from mybroker.db import engine
+    from sqlalchemy import func, text
+
+    body = new_instrument()
+    ticker = str(body["ticker"])
+    assert admin.post("/assets", body).status == 201
+    (first,) = received(events, ticker, 1)
+    # as if the function had crashed between its commit and its publish: the row unsent, older than a minute
+    db = engine(svc.mysql_url("assets"))
+    with db.begin() as c:
+        c.execute(outbox.update().where(outbox.c.msg_key == ticker).values(
+            sent_at=None, created_at=func.date_sub(func.utc_timestamp(6), text("INTERVAL 1 MINUTE"))))
+    assert outbox_rows(ticker) == [(first.event_id, False)]
     req = urllib.request.Request("http://127.0.0.1:3000/_local/functions/assets-outbox-sweeper/invoke",
                                  data=b"{}", method="POST")
     with urllib.request.urlopen(req, timeout=60) as r:
         answer = json.loads(r.read())
-    assert isinstance(answer.get("sent"), int) and answer["sent"] >= 0, answer
+    assert isinstance(answer.get("sent"), int), answer
+    # marked sent once this run returns (by it, or by the every-minute run that got there first), and published
+    # again with the same event id, which consumers dedupe
+    assert outbox_rows(ticker) == [(first.event_id, True)]
+    (again,) = received(events, ticker, 1)
+    assert again.event_id == first.event_id
 
 
 @pytest.mark.parametrize("patch", [{"status": "GONE"}, {"roundLot": 0}, {"ticker": "VALE3"}, {"isin": "BR123"},
