@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from mybroker.orders.clients import ORDERS_API_TIMEOUT_S, ORDERS_READ_BACK_TIMEOUT_S
 from mybroker.orders.domain import OrderError
 
 from functions.wallet import reservation_sweeper as rs
@@ -61,7 +62,7 @@ def test_releases_only_what_orders_certainly_does_not_have() -> None:
 def test_stops_before_a_read_back_that_would_not_fit_in_the_time_left() -> None:
     holds = Holds([Hold("a", "o1"), Hold("a", "o2"), Hold("a", "o3")])
     orders = Orders({"o1": False, "o2": False, "o3": False})
-    budget = iter([60.0, rs.ORDERS_READ_BACK_TIMEOUT_S + 4])  # room for one read-back only
+    budget = iter([60.0, ORDERS_READ_BACK_TIMEOUT_S + 4])  # room for one read-back only
     result = rs.sweep(holds, orders, CUTOFF, lambda: next(budget))
     assert orders.asked == ["o1"] and holds.released == [("a", "o1")] and result.left == 2
 
@@ -72,4 +73,4 @@ def test_the_window_is_configurable_but_never_below_twice_the_orders_timeout(
         monkeypatch: pytest.MonkeyPatch, raw: str, seconds: int) -> None:
     monkeypatch.setenv("RESERVATION_SWEEP_WINDOW_S", raw)
     assert rs.window() == timedelta(seconds=seconds)
-    assert rs.MIN_WINDOW_S == 2 * rs.ORDERS_API_TIMEOUT_S
+    assert rs.MIN_WINDOW_S == 2 * ORDERS_API_TIMEOUT_S
