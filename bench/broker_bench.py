@@ -41,8 +41,11 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-for _k, _v in {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "test",
-               "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"}.items():
+from local_runtime.credentials import RUNTIME_PRINCIPAL, aws_key  # noqa: E402 (needs ROOT on sys.path)
+
+os.environ.update(aws_key(RUNTIME_PRINCIPAL).environment())  # the install's key: the local moto refuses others
+for _k, _v in {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_REGION": "us-east-1",
+               "AWS_DEFAULT_REGION": "us-east-1"}.items():
     os.environ.setdefault(_k, _v)
 
 HOST, PORT = "127.0.0.1", 3000

@@ -59,8 +59,10 @@ def main() -> None:
     args = ap.parse_args()
     import os
 
-    for k, v in {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", "AWS_ACCESS_KEY_ID": "test",
-                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}.items():
+    from local_runtime.credentials import RUNTIME_PRINCIPAL, aws_key
+
+    for k, v in {"AWS_ENDPOINT_URL": "http://127.0.0.1:4566", **aws_key(RUNTIME_PRINCIPAL).environment(),
+                 "AWS_REGION": "us-east-1"}.items():
         os.environ.setdefault(k, v)
     state = json.loads(STATE_FILE.read_text())
     token = login(state, *DEMO_TRADER)["AccessToken"]

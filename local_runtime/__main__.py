@@ -26,9 +26,21 @@ def load_state() -> dict[str, str]:
         return {}
 
 
+def use_runtime_credentials(region: str = "us-east-1", endpoint: str | None = None) -> None:
+    """The runtime's own AWS key (derived from the install's secret) for its boto3 calls to moto."""
+    from local_runtime.credentials import RUNTIME_PRINCIPAL, aws_key
+
+    os.environ.update(aws_key(RUNTIME_PRINCIPAL).environment())
+    os.environ.setdefault("AWS_ENDPOINT_URL", endpoint or f"http://127.0.0.1:{svc.AWS_PORT}")
+    os.environ.setdefault("AWS_REGION", region)
+
+
 def runtime_healthy(port: int) -> bool:
+    from local_runtime.credentials import control_headers
+
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/_local/health", headers=control_headers())
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_local/health", timeout=2) as r:
+        with urllib.request.urlopen(request, timeout=2) as r:
             return bool(r.status == 200)
     except (urllib.error.URLError, OSError):
         return False
@@ -65,10 +77,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     topology.create_topics(f"127.0.0.1:{svc.KAFKA_PORT}", SYSTEM.topics)
     done(t0)
     t0 = step("cognito user pool, ssm parameters")
-    os.environ.setdefault("AWS_ENDPOINT_URL", f"http://127.0.0.1:{svc.AWS_PORT}")
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    os.environ.setdefault("AWS_REGION", "us-east-1")
+    use_runtime_credentials()
     mongodb_uri = os.environ.get("MONGODB_URI", f"mongodb://127.0.0.1:{svc.FERRETDB_PORT}/")
     state = bootstrap(f"http://127.0.0.1:{svc.AWS_PORT}", mongodb_uri)
     STATE_FILE.write_text(json.dumps(state, indent=2))
@@ -107,11 +116,15 @@ def cmd_token(args: argparse.Namespace) -> int:
     from local_runtime.aws_bootstrap import login
 
     state = load_state()
-    os.environ.setdefault("AWS_ENDPOINT_URL", state.get("aws_endpoint", f"http://127.0.0.1:{svc.AWS_PORT}"))
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    os.environ.setdefault("AWS_REGION", state.get("region", "us-east-1"))
+    use_runtime_credentials(state.get("region", "us-east-1"), state.get("aws_endpoint"))
     print(login(state, args.email, args.password)["AccessToken"])
+    return 0
+
+
+def cmd_secret(_: argparse.Namespace) -> int:
+    from local_runtime.credentials import control_secret
+
+    print(control_secret())
     return 0
 
 
@@ -120,6 +133,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     state = load_state()
+    use_runtime_credentials(state.get("region", "us-east-1"), state.get("aws_endpoint"))
     if not state:
         print("no local state: run scripts/up", file=sys.stderr)
         return 2
@@ -164,8 +178,10 @@ def main(argv: list[str] | None = None) -> int:
     token = sub.add_parser("token", help="log in to the local Cognito and print an access token")
     token.add_argument("email")
     token.add_argument("password")
+    sub.add_parser("secret", help="print the secret the /_local/* routes need (header X-Local-Runtime-Secret)")
     args = parser.parse_args(argv)
-    handlers = {"up": cmd_up, "serve": cmd_serve, "stop": cmd_stop, "status": cmd_status, "token": cmd_token}
+    handlers = {"up": cmd_up, "serve": cmd_serve, "stop": cmd_stop, "status": cmd_status, "token": cmd_token,
+                "secret": cmd_secret}
     try:
         return handlers[args.command](args)
     except svc.ComponentError as exc:

@@ -5,18 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from infra.declarations import Function, Service
+from local_runtime import credentials
 from local_runtime import services as svc
 
 REGION = "us-east-1"
-ACCOUNT = "000000000000"
+ACCOUNT = credentials.ACCOUNT
 
 
-def aws_environment() -> dict[str, str]:
+def aws_environment(principal: str = credentials.RUNTIME_PRINCIPAL) -> dict[str, str]:
+    """The AWS settings of a principal: its own access key (derived from the install's secret), the
+    region and the local AWS endpoint. A function's key is what it signs IAM-authorized routes with."""
     return {
         "AWS_REGION": REGION,
         "AWS_DEFAULT_REGION": REGION,
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
+        **credentials.aws_key(principal).environment(),
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{svc.AWS_PORT}",
     }
 
@@ -44,7 +46,7 @@ def resource_environment(uses: tuple[str, ...], database: str | None, state: Map
 
 def function_environment(fn: Function, state: Mapping[str, str]) -> dict[str, str]:
     return {
-        **aws_environment(),
+        **aws_environment(fn.name),
         **resource_environment(fn.uses, fn.database, state),
         "POWERTOOLS_SERVICE_NAME": fn.name,
         "POWERTOOLS_METRICS_NAMESPACE": "MyBrokerB3",
@@ -55,4 +57,5 @@ def function_environment(fn: Function, state: Mapping[str, str]) -> dict[str, st
 
 
 def service_environment(service: Service, state: Mapping[str, str]) -> dict[str, str]:
-    return {**aws_environment(), **resource_environment(service.uses, None, state), **dict(service.environment)}
+    return {**aws_environment(f"service:{service.name}"), **resource_environment(service.uses, None, state),
+            **dict(service.environment)}

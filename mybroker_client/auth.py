@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel
 
-from mybroker_client.config import Target, home
+from mybroker_client.config import Target, home, local_aws_key
 
 REFRESH_MARGIN_S = 60
 
@@ -95,8 +95,9 @@ def _cognito(target: Target) -> Any:
                               "config": Config(retries={"max_attempts": 3, "mode": "standard"},
                                                connect_timeout=5, read_timeout=30)}
     if target.local:
-        # moto accepts any credentials; never use the caller's real ones against it
-        kwargs.update(endpoint_url=target.aws_endpoint, aws_access_key_id="test", aws_secret_access_key="test")
+        # the local install's own key (moto refuses admin calls signed with another); never the caller's real ones
+        key_id, secret = local_aws_key()
+        kwargs.update(endpoint_url=target.aws_endpoint, aws_access_key_id=key_id, aws_secret_access_key=secret)
     elif not (os.environ.get("AWS_ACCESS_KEY_ID") or os.environ.get("AWS_PROFILE")):
         # sign-up and login are unauthenticated Cognito calls: no AWS credentials are needed
         from botocore import UNSIGNED

@@ -9,11 +9,11 @@ import pytest
 
 from infra.declarations import SYSTEM
 from local_runtime import services as svc
+from local_runtime.credentials import RUNTIME_PRINCIPAL, aws_key
 from local_runtime.paths import STATE_FILE
 
 os.environ.setdefault("AWS_ENDPOINT_URL", "http://127.0.0.1:4566")
-os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.update(aws_key(RUNTIME_PRINCIPAL).environment())  # the install's key: moto refuses any other
 os.environ.setdefault("AWS_REGION", "us-east-1")
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 

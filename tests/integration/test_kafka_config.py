@@ -41,8 +41,10 @@ def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, Any]]:
     from mybroker import aws as mybroker_aws
     from mybroker import kafka
 
-    for k, v in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{svc.AWS_PORT}", "AWS_ACCESS_KEY_ID": "test",
-                 "AWS_SECRET_ACCESS_KEY": "test", "AWS_REGION": "us-east-1"}.items():
+    from local_runtime.credentials import RUNTIME_PRINCIPAL, aws_key
+
+    for k, v in {"AWS_ENDPOINT_URL": f"http://127.0.0.1:{svc.AWS_PORT}", **aws_key(RUNTIME_PRINCIPAL).environment(),
+                 "AWS_REGION": "us-east-1"}.items():
         monkeypatch.setenv(k, v)
     mybroker_aws.client.cache_clear()
     kafka._secret.cache_clear()
