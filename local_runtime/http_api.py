@@ -7,12 +7,14 @@ function's execution environments; the function's answer is mapped back the way 
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 import re
+import socket
 import time
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
@@ -23,8 +25,11 @@ from urllib.parse import parse_qsl, urlsplit
 import jwt
 
 from infra.declarations import Route
-from local_runtime.environment import ACCOUNT
+from local_runtime import credentials
+from local_runtime.environment import ACCOUNT, REGION
 from local_runtime.lambdas import InvokeResult, LambdaService, Throttled
+from local_runtime.sigv4 import SignatureError
+from local_runtime.sigv4 import verify as verify_sigv4
 
 access_log = logging.getLogger("local_runtime.http")
 MAX_BODY = 10 * 1024 * 1024  # HTTP API's request limit
@@ -122,6 +127,44 @@ class JwtAuthorizer:
         return claims
 
 
+class IamAuthorizer:
+    """API Gateway's AWS_IAM authorization: a SigV4 signature (service ``execute-api``) made with the access
+    key of one of the system's functions. Each function's key is derived from the install's secret
+    (``local_runtime.credentials``), so a key maps back to exactly one function."""
+
+    def __init__(self, functions: Iterable[str], region: str = REGION, account: str = ACCOUNT) -> None:
+        self.by_key = {credentials.access_key_id(f): f for f in functions}
+        self.region = region
+        self.account = account
+
+    def verify(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> str | None:
+        """The calling function, or None when the request is not signed by one of the functions' keys."""
+        host = next((v for k, v in headers.items() if k.lower() == "host"), None)
+        if host is None:
+            return None
+        try:
+            signed = verify_sigv4(method, f"http://{host}{target}", headers, body,
+                                  lambda key: credentials.secret_for(key) if key in self.by_key else None,
+                                  service="execute-api", region=self.region)
+        except SignatureError as exc:
+            access_log.info("IAM authorization refused: %s", exc)
+            return None
+        return self.by_key[signed.access_key_id]
+
+    def identity(self, function: str) -> dict[str, Any]:
+        """``requestContext.authorizer.iam`` as API Gateway fills it for a function's role session."""
+        user_id = f"{credentials.role_id(function)}:{function}"
+        return {
+            "accessKey": credentials.access_key_id(function),
+            "accountId": self.account,
+            "callerId": user_id,
+            "cognitoIdentity": None,
+            "principalOrgId": None,
+            "userArn": credentials.role_session_arn(function, self.account),
+            "userId": user_id,
+        }
+
+
 def claim_strings(claims: Mapping[str, Any]) -> dict[str, str]:
     """API Gateway hands claims to the function as strings; lists look like ``[a b]``."""
     out: dict[str, str] = {}
@@ -140,7 +183,8 @@ def is_text(content_type: str) -> bool:
 
 def build_event(*, method: str, raw_path: str, raw_query: str, headers: Mapping[str, str], body: bytes,
                 compiled: CompiledRoute, path_params: Mapping[str, str], request_id: str, source_ip: str,
-                domain: str, claims: Mapping[str, Any] | None) -> dict[str, Any]:
+                domain: str, claims: Mapping[str, Any] | None,
+                iam: Mapping[str, Any] | None = None) -> dict[str, Any]:
     lowered: dict[str, str] = {}
     for k, v in headers.items():
         key = k.lower()
@@ -183,6 +227,8 @@ def build_event(*, method: str, raw_path: str, raw_query: str, headers: Mapping[
         event["pathParameters"] = dict(path_params)
     if claims is not None:
         event["requestContext"]["authorizer"] = {"jwt": {"claims": claim_strings(claims), "scopes": None}}
+    if iam is not None:
+        event["requestContext"]["authorizer"] = {"iam": dict(iam)}
     if body:
         if is_text(lowered.get("content-type", "text/plain")):
             try:
@@ -243,15 +289,71 @@ def map_result(result: InvokeResult, request_id: str) -> HttpResponse:
 ControlHandler = Callable[[str, str, bytes], HttpResponse | None]
 
 
+class FramingError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+def declared_length(content_length: Sequence[str], transfer_encoding: Sequence[str], limit: int = MAX_BODY) -> int:
+    """The body's length from the request's framing headers, or ``FramingError`` (400 when they are
+    malformed or conflicting, 413 over the limit), decided before any of the body is read."""
+    if transfer_encoding:
+        raise FramingError(400, "UNSUPPORTED_TRANSFER_ENCODING",
+                           "Transfer-Encoding is not supported; send the body with a Content-Length")
+    if not content_length:
+        return 0
+    if len(content_length) > 1 or "," in content_length[0]:
+        raise FramingError(400, "DUPLICATE_CONTENT_LENGTH", "one Content-Length header with one value, please")
+    value = content_length[0].strip()
+    if not (value.isascii() and value.isdigit()):
+        raise FramingError(400, "INVALID_CONTENT_LENGTH", "Content-Length must be a non-negative integer")
+    if len(value) > 12 or int(value) > limit:
+        raise FramingError(413, "PAYLOAD_TOO_LARGE", f"the body exceeds {limit} bytes")
+    return int(value)
+
+
+def header(headers: Mapping[str, str], name: str) -> str | None:
+    return next((v for k, v in headers.items() if k.lower() == name), None)
+
+
+def control_refusal(method: str, headers: Mapping[str, str], secret: str, request_id: str) -> HttpResponse | None:
+    """Why a ``/_local/*`` request is refused, if it is: without the runtime's secret, from another site
+    (a browser tells with ``Origin`` and ``Sec-Fetch-Site``), or a POST whose body is not JSON (a page can
+    send a ``text/plain`` POST anywhere without asking)."""
+    given = header(headers, credentials.CONTROL_HEADER.lower()) or ""
+    if not hmac.compare_digest(given.encode(), secret.encode()):
+        return json_response(403, {"code": "LOCAL_SECRET_REQUIRED",
+                                   "message": f"send the runtime's secret (var/secrets/control-secret) in "
+                                              f"{credentials.CONTROL_HEADER}"}, request_id)
+    site = (header(headers, "sec-fetch-site") or "").strip().lower()
+    origin = header(headers, "origin")
+    host = header(headers, "host") or ""
+    if site not in ("", "same-origin", "none") or (origin is not None and origin not in
+                                                    (f"http://{host}", f"https://{host}")):
+        return json_response(403, {"code": "CROSS_SITE_REFUSED",
+                                   "message": "the control routes refuse cross-site requests"}, request_id)
+    content_type = (header(headers, "content-type") or "").split(";")[0].strip().lower()
+    if method not in ("GET", "HEAD") and content_type != "application/json":
+        return json_response(415, {"code": "JSON_REQUIRED",
+                                   "message": "control requests must be sent as application/json"}, request_id)
+    return None
+
+
 class HttpApi:
-    """The routes of the system on one local port, plus the runtime's own ``/_local/*`` control routes."""
+    """The routes of the system on one local port, plus the runtime's own ``/_local/*`` control routes
+    (which need the runtime's secret)."""
 
     def __init__(self, routes: Sequence[Route], lambdas: LambdaService, authorizer: JwtAuthorizer | None,
-                 control: ControlHandler | None = None) -> None:
+                 control: ControlHandler | None = None, iam: IamAuthorizer | None = None,
+                 control_secret: str | None = None) -> None:
         self.router = Router(routes)
         self.lambdas = lambdas
         self.authorizer = authorizer
         self.control = control
+        self.iam = iam if iam is not None else IamAuthorizer(lambdas.pools)
+        self.control_secret = control_secret if control_secret is not None else credentials.control_secret()
 
     def handle(self, method: str, target: str, headers: Mapping[str, str], body: bytes, source_ip: str,
                domain: str) -> HttpResponse:
@@ -259,6 +361,9 @@ class HttpApi:
         split = urlsplit(target)
         path = split.path or "/"
         if path.startswith("/_local/") and self.control is not None:
+            refusal = control_refusal(method, headers, self.control_secret, request_id)
+            if refusal is not None:
+                return refusal
             answer = self.control(method, target, body)
             if answer is not None:
                 return answer
@@ -269,15 +374,21 @@ class HttpApi:
             return json_response(404, {"message": "Not Found"}, request_id)
         compiled, params = found
         claims = None
-        if compiled.route.authorized:
-            auth_header = next((v for k, v in headers.items() if k.lower() == "authorization"), None)
-            claims = self.authorizer.verify(auth_header) if self.authorizer else None
+        iam = None
+        auth = compiled.route.auth
+        if auth == "iam":
+            caller = self.iam.verify(method, target, headers, body)
+            if caller is None or caller not in compiled.route.iam_callers:
+                return json_response(403, {"message": "Forbidden"}, request_id)
+            iam = self.iam.identity(caller)
+        elif auth == "jwt":
+            claims = self.authorizer.verify(header(headers, "authorization")) if self.authorizer else None
             if claims is None:
                 return json_response(401, {"message": "Unauthorized"}, request_id,
                                      [("www-authenticate", 'Bearer error="invalid_token"')])
         event = build_event(method=method, raw_path=path, raw_query=split.query, headers=headers, body=body,
                             compiled=compiled, path_params=params, request_id=request_id, source_ip=source_ip,
-                            domain=domain, claims=claims)
+                            domain=domain, claims=claims, iam=iam)
         try:
             result = self.lambdas.invoke(compiled.route.function, event)
         except Throttled:
@@ -295,21 +406,52 @@ class HttpApi:
             # delayed ACK of the headers (Nagle), 40 ms on every keep-alive response
             disable_nagle_algorithm = True
             wbufsize = 64 * 1024
+            timeout = 60  # a client that stops sending mid-request does not hold a thread forever
 
-            def _serve(self) -> None:
-                length = int(self.headers.get("content-length") or 0)
-                body = self.rfile.read(length) if length else b""
-                started = time.perf_counter()
-                resp = api.handle(self.command, self.path, dict(self.headers.items()), body,
-                                  self.client_address[0], self.headers.get("host", f"{host}:{port}"))
+            def _send(self, resp: HttpResponse) -> None:
                 self.send_response(resp.status, HTTPStatus(resp.status).phrase if resp.status in
                                    HTTPStatus._value2member_map_ else "")
                 for k, v in resp.headers:
                     self.send_header(k, v)
                 self.send_header("content-length", str(len(resp.body)))
+                if self.close_connection:
+                    self.send_header("connection", "close")
                 self.end_headers()
                 if self.command != "HEAD":
                     self.wfile.write(resp.body)
+
+            def _refuse_framing(self, error: FramingError) -> None:
+                """Answers at once, without reading the body, and closes the connection (what follows the
+                headers cannot be framed); the client's unread bytes are drained for a moment so that it
+                reads the answer instead of a reset."""
+                self.close_connection = True
+                self._send(json_response(error.status, {"code": error.code, "message": str(error)}, "local"))
+                self.log_message('"%s %s" %d framing: %s', self.command, self.path, error.status, error)
+                try:
+                    self.wfile.flush()
+                    self.connection.shutdown(socket.SHUT_WR)
+                    self.connection.settimeout(2)
+                    drained = 0
+                    while drained < 4 * MAX_BODY and (chunk := self.connection.recv(65536)):
+                        drained += len(chunk)
+                except OSError:
+                    pass
+
+            def _serve(self) -> None:
+                try:
+                    length = declared_length(self.headers.get_all("content-length") or [],
+                                             self.headers.get_all("transfer-encoding") or [])
+                except FramingError as error:
+                    self._refuse_framing(error)
+                    return
+                body = self.rfile.read(length) if length else b""
+                if len(body) < length:
+                    self.close_connection = True  # the client closed before sending the whole body
+                    return
+                started = time.perf_counter()
+                resp = api.handle(self.command, self.path, dict(self.headers.items()), body,
+                                  self.client_address[0], self.headers.get("host", f"{host}:{port}"))
+                self._send(resp)
                 self.log_message('"%s %s" %d %.1fms', self.command, self.path, resp.status,
                                  (time.perf_counter() - started) * 1000)
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from mybroker_client.auth import Auth, AuthError, TokenStore
-from mybroker_client.config import Target, local_target
+from mybroker_client.config import Target, local_control_secret, local_target
 from mybroker_client.models import (
     BookSnapshot,
     ErrorBody,
@@ -269,7 +269,11 @@ class Client:
         spec: dict[str, Any] = self.request("GET", f"/docs/{service}?format=json", auth=False)[1]
         return spec
 
-    # ---- the local runtime's control routes (not on AWS) --------------------------------------------------------
+    # ---- the local runtime's control routes (not on AWS; they need the runtime's secret) ------------------------
+
+    @staticmethod
+    def _local_headers() -> dict[str, str]:
+        return {"X-Local-Runtime-Secret": local_control_secret()}
 
     def local_clock(self, *, set_to: datetime | None = None, advance_s: float | None = None) -> datetime:
         body: dict[str, object] = {}
@@ -277,12 +281,12 @@ class Client:
             body["set"] = set_to.isoformat()
         if advance_s is not None:
             body["advance_s"] = advance_s
-        answer = self.request("POST", "/_local/clock", body, auth=False)[1] or {}
+        answer = self.request("POST", "/_local/clock", body, self._local_headers(), auth=False)[1] or {}
         return datetime.fromisoformat(str(answer["now"]))
 
     def local_now(self) -> datetime:
-        health = self.request("GET", "/_local/health", auth=False)[1]
+        health = self.request("GET", "/_local/health", headers=self._local_headers(), auth=False)[1]
         return datetime.fromisoformat(str(health["clock"]))
 
     def local_fire(self, schedule: str) -> None:
-        self.request("POST", f"/_local/schedules/{schedule}/fire", {}, auth=False)
+        self.request("POST", f"/_local/schedules/{schedule}/fire", {}, self._local_headers(), auth=False)

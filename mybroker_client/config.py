@@ -67,6 +67,30 @@ def local_target(api_url: str | None = None) -> Target:
         raise ConfigError(f"cannot read {path}: {exc}") from exc
 
 
+def local_control_secret() -> str:
+    """The local runtime's secret for its ``/_local/*`` routes (``var/secrets/control-secret`` beside the state
+    file, or ``$MYBROKER_LOCAL_SECRET``)."""
+    explicit = os.environ.get("MYBROKER_LOCAL_SECRET")
+    if explicit:
+        return explicit
+    path = _local_state_file().parent / "secrets" / "control-secret"
+    try:
+        return path.read_text().strip()
+    except OSError as exc:
+        raise ConfigError(f"cannot read the local runtime's secret {path}: {exc}") from exc
+
+
+def local_aws_key() -> tuple[str, str]:
+    """The local install's AWS key for the local Cognito (moto refuses Admin* calls signed with anything else),
+    derived by the checkout's ``local_runtime`` from its ``var/secrets/``."""
+    try:
+        from local_runtime.credentials import RUNTIME_PRINCIPAL, aws_key
+    except ImportError as exc:
+        raise ConfigError(f"the local stack's AWS key needs the checkout's local_runtime package: {exc}") from exc
+    key = aws_key(RUNTIME_PRINCIPAL)
+    return key.access_key_id, key.secret_access_key
+
+
 def deployed_target(outputs_file: str | Path) -> Target:
     """From ``cdk deploy --outputs-file``: the MyBrokerB3 stack's outputs (or the only stack in the file)."""
     try:

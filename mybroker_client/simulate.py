@@ -234,7 +234,7 @@ class Sim:
         step(f"{day}: settlement (08:00)")
         self.clock_to(_wall(day, 7, 55))
         self.control.request("POST", "/_local/functions/wallet-settlement/invoke",
-                             {"time": _wall(day, 8, 0).isoformat()}, auth=False)
+                             {"time": _wall(day, 8, 0).isoformat()}, self.control._local_headers(), auth=False)
         self.settled_dates = {prep}
         step(f"{day}: pre-open 09:30")
         self.clock_to(_wall(day, 9, 30))

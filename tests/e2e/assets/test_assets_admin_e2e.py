@@ -147,8 +147,10 @@ def test_the_outbox_sweeper_publishes_what_a_crash_left_unsent(admin: User, even
         c.execute(outbox.update().where(outbox.c.msg_key == ticker).values(
             sent_at=None, created_at=func.date_sub(func.utc_timestamp(6), text("INTERVAL 1 MINUTE"))))
     assert outbox_rows(ticker) == [(first.event_id, False)]
+    from local_runtime.credentials import control_headers
+
     req = urllib.request.Request("http://127.0.0.1:3000/_local/functions/assets-outbox-sweeper/invoke",
-                                 data=b"{}", method="POST")
+                                 data=b"{}", method="POST", headers=control_headers())
     with urllib.request.urlopen(req, timeout=60) as r:
         answer = json.loads(r.read())
     assert isinstance(answer.get("sent"), int), answer

@@ -323,8 +323,10 @@ def test_sweeper_publishes_what_a_crash_left_behind(trader: User, engine_input: 
         stored = MySqlRepository._add_outbox(c, [command_message(cmd), placed])
         c.execute(outbox.update().where(outbox.c.id.in_([m.outbox_id for m in stored]))
                   .values(created_at=sa.func.date_sub(sa.func.utc_timestamp(6), sa.text("INTERVAL 1 MINUTE"))))
+    from local_runtime.credentials import control_headers
+
     req = urllib.request.Request("http://127.0.0.1:3000/_local/functions/orders-outbox-sweeper/invoke",
-                                 data=b"{}", method="POST")
+                                 data=b"{}", method="POST", headers=control_headers())
     with urllib.request.urlopen(req, timeout=60) as r:
         answer = json.loads(r.read())
     assert isinstance(answer["sent"], int), answer

@@ -121,7 +121,10 @@ def settle(on: str) -> dict[str, Any]:
     """Invoke wallet-settlement with a scheduled event whose time is 08:00 in Brasília on ``on``."""
     body = json.dumps({"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
                        "source": "aws.scheduler", "time": f"{on}T11:00:00Z", "detail": {}}).encode()
-    req = urllib.request.Request(f"{API}/_local/functions/wallet-settlement/invoke", data=body, method="POST")
+    from local_runtime.credentials import control_headers
+
+    req = urllib.request.Request(f"{API}/_local/functions/wallet-settlement/invoke", data=body, method="POST",
+                                 headers=control_headers())
     with urllib.request.urlopen(req, timeout=120) as r:
         result: dict[str, Any] = json.loads(r.read())
     return result

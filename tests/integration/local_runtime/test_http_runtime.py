@@ -41,6 +41,10 @@ def call(rt: LocalRuntime, path: str, token: str | None = None, method: str = "G
         req.add_header("Authorization", f"Bearer {token}")
     if body is not None:
         req.add_header("Content-Type", "application/json")
+    if path.startswith("/_local/"):
+        from local_runtime.credentials import CONTROL_HEADER, control_secret
+
+        req.add_header(CONTROL_HEADER, control_secret())
     try:
         with urllib.request.urlopen(req, timeout=60) as r:
             return r.status, {k.lower(): v for k, v in r.headers.items()}, r.read()
@@ -72,13 +76,21 @@ def test_post_body_reaches_the_function(runtime: Any, trader_token: str) -> None
 
 
 def moto_signing_key() -> Any:
-    """The private key the local Cognito (moto) signs with, so tests can mint tokens that are correctly
-    signed but wrong in one respect only."""
+    """The private key the local Cognito signs with, so tests can mint tokens that are correctly signed but
+    wrong in one respect only: the install's key pair (``local_runtime.moto_server``), or moto's bundled one
+    when the system's moto was started before the gate existed (the pool's JWKS tells which)."""
     import gzip
     from pathlib import Path
 
     import moto.cognitoidp
 
+    from local_runtime.credentials import cognito_private_jwk, cognito_public_jwks
+    from local_runtime.paths import STATE_FILE
+
+    state = json.loads(STATE_FILE.read_text())
+    served = json.loads(urllib.request.urlopen(state["jwks_url"], timeout=10).read())
+    if served == cognito_public_jwks():
+        return jwt.PyJWK(cognito_private_jwk()).key
     raw = gzip.decompress((Path(moto.cognitoidp.__file__).parent / "resources" / "jwks-private.json.gz").read_bytes())
     return jwt.PyJWK(json.loads(raw)).key
 
