@@ -149,6 +149,16 @@ def healthy(port: int) -> bool:
         return False
 
 
+def serves_install_keys(jwks_url: str) -> bool | None:
+    """Whether a pool's JWKS is the install's (None if it cannot be read): a moto started without this wrapper
+    publishes (and signs with) moto's bundled key pair, which anyone can sign with."""
+    try:
+        with urllib.request.urlopen(jwks_url, timeout=5) as r:
+            return bool(json.loads(r.read()) == credentials.cognito_public_jwks())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
 def main(argv: list[str] | None = None) -> None:
     from moto.moto_server.werkzeug_app import MotoRequestHandler
     from werkzeug.serving import run_simple

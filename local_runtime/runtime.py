@@ -149,6 +149,14 @@ class LocalRuntime:
 
     def start(self) -> None:
         kill_stray_emulators(self.runtime_id)
+        jwks_url = self.state.get("jwks_url")
+        if jwks_url and self.state.get("aws_backend", "moto") == "moto":
+            from local_runtime.moto_server import serves_install_keys
+
+            if serves_install_keys(jwks_url) is False:
+                log.warning("the local Cognito at %s does not sign with this install's key pair (a moto started "
+                            "without local_runtime.moto_server: not gated, bundled keys); restart it with "
+                            "scripts/stop && scripts/up", jwks_url)
         self._server = self.http.server(self.host, self.port)
         self.port = self._server.server_address[1]
         self._thread("http", self._server.serve_forever)
