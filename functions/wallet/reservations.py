@@ -6,6 +6,7 @@ the account is the order's, given by the trusted caller. Thin: parse, call :clas
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any
@@ -19,7 +20,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine, retry_deadlocks
 from mybroker.http import error_response, refuse_unless_service, resolver, service_caller
 from mybroker.wallet.mysql import MySqlStore
-from mybroker.wallet.service import Wallet, WalletError
+from mybroker.wallet.service import BuyingPower, Wallet, WalletError
 from mybroker.wallet.views import OrderId, ReplaceRequest, ReservationRequest, ReservationView
 from pydantic import Field, StringConstraints
 
@@ -46,7 +47,7 @@ class InternalReplaceRequest(ReplaceRequest):
 
 @cache
 def wallet() -> Wallet:
-    return Wallet(MySqlStore(engine()))
+    return Wallet(MySqlStore(engine()), BuyingPower.from_env(os.environ))
 
 
 def today() -> date:

@@ -17,7 +17,7 @@ from mybroker.wallet.ledger import BRL, PIX, Bucket, JournalEntry, Posting, Unba
 from mybroker.wallet.memory import MemoryStore
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Side, base_ticker, buy_hold_cents
-from mybroker.wallet.service import EventOutcome, Wallet, WalletError
+from mybroker.wallet.service import BuyingPower, EventOutcome, Wallet, WalletError
 
 DAY = date(2026, 11, 24)  # a Tuesday
 ACC = "acc-1"
@@ -104,7 +104,7 @@ def test_buy_reservation_fill_price_improvement_and_settlement() -> None:
 
 
 def test_sell_needs_shares_and_does_not_change_the_average() -> None:
-    w = Wallet(MemoryStore())
+    w = Wallet(MemoryStore(), BuyingPower(unsettled_shares=False))  # a broker that does not allow day trades
     w.deposit(ACC, "d", 200_000)
     w.reserve(ACC, "b", "PETR4", Side.BUY, 100, 1000, DAY)
     w.apply_order_event(event(1, "b", OrderEventType.FILLED, cum=100, leaves=0, fill=(100, 1000),
@@ -140,25 +140,68 @@ def test_insufficient_funds_and_duplicate_reservation() -> None:
     assert_balanced(w)
 
 
-def test_replace_takes_more_or_releases_the_difference() -> None:
+def test_a_replace_widens_the_hold_and_only_the_engine_narrows_it() -> None:
+    # holds, value + B3's 0.0230 % rounded up: 10 @ R$10.00 -> 10,003; 50 @ R$10.00 -> 50,012;
+    # 5 @ R$9.00 -> 4,502; 200 @ R$10.00 -> 200,046 (more than the R$1,000.00 deposited)
     w = Wallet(MemoryStore())
     w.deposit(ACC, "d", 100_000)
     w.reserve(ACC, "o", "PETR4", Side.BUY, 10, 1000, DAY)
-    r = w.replace(ACC, "o", 50, 1000)
-    assert r.reserved_cents == buy_hold_cents(50, 1000, DAY)
-    with pytest.raises(WalletError):
+    assert bal(w, Bucket.RESERVED) == 10_003
+    w.replace(ACC, "o", 50, 1000)  # sent to the engine: the hold covers the wider terms at once
+    assert bal(w, Bucket.RESERVED) == 50_012 and bal(w, Bucket.AVAILABLE) == 49_988
+    with pytest.raises(WalletError) as e:
         w.replace(ACC, "o", 200, 1000)
-    r = w.replace(ACC, "o", 5, 900)
-    assert r.reserved_cents == buy_hold_cents(5, 900, DAY)
-    assert bal(w, Bucket.AVAILABLE) == 100_000 - r.reserved_cents
-    assert w.release(ACC, "o").reserved_cents == 0
-    assert w.release(ACC, "o").reserved_cents == 0  # idempotent
+    assert e.value.code == "INSUFFICIENT_FUNDS" and bal(w, Bucket.RESERVED) == 50_012
+    w.replace(ACC, "o", 5, 900)  # a narrower replace: nothing is released before the engine answers
+    assert bal(w, Bucket.RESERVED) == 50_012
+    # the engine accepts the first replace (50 @ R$10.00): the second is still pending, the hold covers both
+    w.apply_order_event(event(2, "o", OrderEventType.REPLACED, qty=50, price=1000, leaves=50))
+    assert bal(w, Bucket.RESERVED) == 50_012
+    # ... and refuses the second: the standing 50 @ R$10.00 keep their hold
+    w.apply_order_event(event(3, "o", OrderEventType.REPLACE_REJECTED, qty=50, price=1000, leaves=50))
+    assert bal(w, Bucket.RESERVED) == 50_012
+    w.replace(ACC, "o", 5, 900)
+    w.apply_order_event(event(4, "o", OrderEventType.REPLACED, qty=5, price=900, leaves=5))
+    assert bal(w, Bucket.RESERVED) == 4_502 and bal(w, Bucket.AVAILABLE) == 95_498
+    with pytest.raises(WalletError) as e:  # the order is live: the saga's release may not touch its hold
+        w.release(ACC, "o")
+    assert (e.value.code, e.value.status) == ("RESERVATION_IN_USE", 409)
+    w.apply_order_event(event(5, "o", OrderEventType.CANCELED, qty=5, price=900, leaves=0,
+                              status=OrderStatus.CANCELED))
+    assert bal(w, Bucket.RESERVED) == 0 and bal(w, Bucket.AVAILABLE) == 100_000
     with pytest.raises(WalletError) as e:
         w.release(ACC, "never")
     assert e.value.status == 404
-    assert bal(w, Bucket.AVAILABLE) == 100_000
     assert_balanced(w)
 
+
+def test_an_iceberg_replace_the_engine_refuses_keeps_its_hold() -> None:
+    # the issue's attack: an iceberg of 1,000 @ R$20.85 (hold 2,085,000 + 480 fees = 2,085,480) replaced to
+    # 400 and refused by the engine: the hold still covers the 1,000 that stay on the book
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 3_000_000)
+    w.reserve(ACC, "i", "PETR4", Side.BUY, 1000, 2085, DAY)
+    w.apply_order_event(event(1, "i", OrderEventType.ACCEPTED, qty=1000, price=2085, leaves=1000))
+    w.replace(ACC, "i", 400, 2085)
+    assert bal(w, Bucket.RESERVED) == 2_085_480
+    w.apply_order_event(event(2, "i", OrderEventType.REPLACE_REJECTED, qty=1000, price=2085, leaves=1000))
+    assert bal(w, Bucket.RESERVED) == 2_085_480 and bal(w, Bucket.AVAILABLE) == 3_000_000 - 2_085_480
+    with pytest.raises(WalletError):
+        w.withdraw(ACC, "all", 3_000_000 - 2_085_480 + 1)
+    assert_balanced(w)
+
+
+def test_an_orphan_hold_is_a_candidate_until_an_event_of_its_order_is_seen() -> None:
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 100_000)
+    w.reserve(ACC, "lost", "PETR4", Side.BUY, 10, 1000, DAY)
+    w.reserve(ACC, "live", "PETR4", Side.BUY, 10, 1000, DAY)
+    w.apply_order_event(event(1, "live", OrderEventType.PLACED, qty=10))
+    later = datetime.now(UTC).replace(year=2100)
+    assert [r.order_id for r in w.orphan_candidates(later)] == ["lost"]
+    assert w.orphan_candidates(datetime(2000, 1, 1, tzinfo=UTC)) == []  # younger than the window
+    w.release(ACC, "lost")
+    assert w.orphan_candidates(later) == [] and bal(w, Bucket.RESERVED) == 10_003
 
 def test_events_for_unknown_orders_are_recorded_and_move_nothing() -> None:
     w = Wallet(MemoryStore())
@@ -250,3 +293,79 @@ def test_t_plus_2_skips_weekends_and_holidays() -> None:
     assert settlement_date(date(2026, 11, 19)) == date(2026, 11, 24)  # Thu; Nov 20 (Consciência Negra) closed
     assert settlement_date(date(2026, 12, 23)) == date(2026, 12, 29)  # Dec 24 and 25 closed
     assert settlement_date(date(2026, 11, 27)) == date(2026, 12, 1)  # Fri -> Tue
+
+
+def test_day_trade_sell_what_was_bought_today_and_rebuy_with_the_proceeds() -> None:
+    # R$5,000.00 deposited. B3 fees 0.0230 % rounded up: 100 @ R$38.40 -> 89; 100 @ R$39.00 -> 90.
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 500_000)
+    w.reserve(ACC, "b1", "PETR4", Side.BUY, 100, 3840, DAY)
+    w.apply_order_event(event(1, "b1", OrderEventType.FILLED, qty=100, price=3840, cum=100, leaves=0,
+                              fill=(100, 3840), status=OrderStatus.FILLED))
+    assert bal(w, Bucket.AVAILABLE) == 500_000 - 384_089 and bal(w, Bucket.RECEIVABLE, "PETR4") == 100
+    # the 100 bought an hour ago are sold in the same session (they sit in RECEIVABLE until D+2)
+    w.reserve(ACC, "s1", "PETR4", Side.SELL, 100, 3900, DAY)
+    w.apply_order_event(event(1, "s1", OrderEventType.FILLED, side=OrderSide.SELL, qty=100, price=3900, cum=100,
+                              leaves=0, fill=(100, 3900), status=OrderStatus.FILLED))
+    assert bal(w, Bucket.RECEIVABLE, "PETR4") == 0 and bal(w, Bucket.RECEIVABLE) == 389_910
+    # rebuy with the proceeds: 390,090 needed, 115,911 settled + 389,910 projected
+    w.reserve(ACC, "b2", "PETR4", Side.BUY, 100, 3900, DAY)
+    w.apply_order_event(event(1, "b2", OrderEventType.FILLED, qty=100, price=3900, cum=100, leaves=0,
+                              fill=(100, 3900), status=OrderStatus.FILLED))
+    assert (bal(w, Bucket.AVAILABLE), bal(w, Bucket.RECEIVABLE), bal(w, Bucket.PAYABLE)) == (0, 115_731, 774_179)
+    with pytest.raises(WalletError):  # projected cash buys, but is not withdrawn before it settles
+        w.withdraw(ACC, "w", 1)
+    assert_balanced(w)
+    assert w.settle_due(settlement_date(DAY)) == 3
+    # 500,000 - 384,089 + 389,910 - 390,090 = 115,731; the 100 shares of the rebuy are settled
+    assert bal(w, Bucket.AVAILABLE) == 115_731 and bal(w, Bucket.AVAILABLE, "PETR4") == 100
+    assert (bal(w, Bucket.RECEIVABLE), bal(w, Bucket.PAYABLE), bal(w, Bucket.RECEIVABLE, "PETR4")) == (0, 0, 0)
+    assert w.settle_due(settlement_date(DAY)) == 0
+    w.withdraw(ACC, "w", 115_731)
+    assert_balanced(w)
+
+
+def test_projected_credits_are_not_used_when_the_policy_says_no() -> None:
+    w = Wallet(MemoryStore(), BuyingPower(projected_cash=False))
+    w.deposit(ACC, "d", 200_000)
+    w.reserve(ACC, "b", "PETR4", Side.BUY, 100, 1000, DAY)  # 100,023: 99,977 left
+    w.apply_order_event(event(1, "b", OrderEventType.FILLED, cum=100, leaves=0, fill=(100, 1000),
+                              status=OrderStatus.FILLED))
+    w.reserve(ACC, "s", "PETR4", Side.SELL, 100, 1000, DAY)
+    w.apply_order_event(event(1, "s", OrderEventType.FILLED, side=OrderSide.SELL, cum=100, leaves=0,
+                              fill=(100, 1000), status=OrderStatus.FILLED))
+    with pytest.raises(WalletError) as e:  # 100,023 > 99,977 settled; the 99,977 of proceeds do not count
+        w.reserve(ACC, "b2", "PETR4", Side.BUY, 100, 1000, DAY)
+    assert e.value.code == "INSUFFICIENT_FUNDS"
+
+
+def test_a_release_of_a_pledged_hold_goes_back_to_projected_not_to_withdrawable() -> None:
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 200_000)
+    w.reserve(ACC, "b", "PETR4", Side.BUY, 100, 1000, DAY)  # 100,023
+    w.apply_order_event(event(1, "b", OrderEventType.FILLED, cum=100, leaves=0, fill=(100, 1000),
+                              status=OrderStatus.FILLED))
+    w.reserve(ACC, "s", "PETR4", Side.SELL, 100, 1000, DAY)  # proceeds 100,000 - 23 = 99,977
+    w.apply_order_event(event(1, "s", OrderEventType.FILLED, side=OrderSide.SELL, cum=100, leaves=0,
+                              fill=(100, 1000), status=OrderStatus.FILLED))
+    # a buy of 150,000 + 35 fees: 99,977 settled + 50,058 of the projected 99,977
+    w.reserve(ACC, "big", "PETR4", Side.BUY, 150, 1000, DAY)
+    assert (bal(w, Bucket.AVAILABLE), bal(w, Bucket.RECEIVABLE)) == (0, 49_919)
+    w.apply_order_event(event(2, "big", OrderEventType.CANCELED, qty=150, leaves=0, status=OrderStatus.CANCELED))
+    assert (bal(w, Bucket.AVAILABLE), bal(w, Bucket.RECEIVABLE)) == (99_977, 99_977)
+    with pytest.raises(WalletError):
+        w.withdraw(ACC, "w", 99_978)
+    assert_balanced(w)
+
+
+def test_a_fill_beyond_the_hold_and_the_balance_is_refused_by_the_floor() -> None:
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 10_003)
+    w.reserve(ACC, "o", "PETR4", Side.BUY, 10, 1000, DAY)
+    before = w.store.balances(ACC)
+    bogus = event(1, "o", OrderEventType.FILLED, qty=10, cum=100, leaves=0, fill=(100, 1000),
+                  status=OrderStatus.FILLED)  # 100 shares on a 10-share order: 100,023 on a 10,003 hold
+    assert w.apply_order_event(bogus) is EventOutcome.FLOOR_REFUSED
+    assert w.store.balances(ACC) == before
+    assert w.apply_order_event(bogus) is EventOutcome.DUPLICATE
+    assert_balanced(w)

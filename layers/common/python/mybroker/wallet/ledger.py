@@ -33,6 +33,14 @@ class UnbalancedEntry(ValueError):
     pass
 
 
+class FloorBreached(Exception):
+    """A posting would take a user's bucket below zero: the whole transaction is refused (rolled back)."""
+
+    def __init__(self, account_id: str, bucket: Bucket, asset: str, amount: int) -> None:
+        super().__init__(f"{account_id} {bucket} {asset}: {amount:+d} would go below zero")
+        self.account_id, self.bucket, self.asset, self.amount = account_id, bucket, asset, amount
+
+
 @dataclass(frozen=True)
 class Posting:
     account_id: str

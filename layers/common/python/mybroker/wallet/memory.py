@@ -10,10 +10,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
-from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, JournalEntry, Posting
+from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, FloorBreached, JournalEntry, Posting
 from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
 from mybroker.wallet.positions import Cost
-from mybroker.wallet.reservations import Reservation
+from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
 
 
 @dataclass
@@ -26,6 +26,7 @@ class _State:
     events: dict[str, str] = field(default_factory=dict)
     costs: dict[tuple[str, str], Cost] = field(default_factory=dict)
     settlements: dict[int, PendingSettlement] = field(default_factory=dict)
+    reserved_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
 
 
 def is_system(account_id: str) -> bool:
@@ -52,6 +53,10 @@ class MemoryTx:
             raise ValueError(f"duplicate entry {entry.key}")
         stored = StoredEntry(len(self.s.entries) + 1, entry.key, entry.kind, entry.ref, entry.request_hash,
                              datetime.now(UTC))
+        for p in entry.postings:  # the floor, before anything changes
+            key = (p.account_id, p.bucket, p.asset)
+            if not is_system(p.account_id) and p.amount < 0 and self.s.balances.get(key, 0) + p.amount < 0:
+                raise FloorBreached(p.account_id, p.bucket, p.asset, p.amount)
         self.s.entries[entry.key] = stored
         for p in entry.postings:
             self.s.postings.append((len(self.s.postings) + 1, stored, p))
@@ -65,6 +70,7 @@ class MemoryTx:
 
     def save_reservation(self, r: Reservation) -> None:
         self.s.reservations[(r.account_id, r.order_id)] = copy.copy(r)
+        self.s.reserved_at.setdefault((r.account_id, r.order_id), datetime.now(UTC))
 
     def event_seen(self, event_id: str) -> bool:
         return event_id in self.s.events
@@ -90,6 +96,12 @@ class MemoryTx:
     def mark_settled(self, settlement_id: int) -> None:
         self.s.settlements[settlement_id] = replace(self.s.settlements[settlement_id], settled=True)
 
+    def unsettled_credit(self, account_id: str, asset: str) -> int:
+        open_ = [x for x in self.s.settlements.values() if x.account_id == account_id and not x.settled]
+        if asset == BRL:
+            return sum(x.value_cents - x.fees_cents for x in open_ if x.side is Side.SELL)
+        return sum(x.quantity for x in open_ if x.side is Side.BUY and x.ticker == asset)
+
 
 class MemoryStore:
     def __init__(self) -> None:
@@ -103,6 +115,11 @@ class MemoryStore:
         except BaseException:
             self.s = snapshot
             raise
+
+    def orphan_candidates(self, older_than: datetime, limit: int) -> list[Reservation]:
+        found = [r for k, r in self.s.reservations.items() if not r.confirmed
+                 and r.status is ReservationStatus.ACTIVE and self.s.reserved_at[k] < older_than]
+        return [copy.copy(r) for r in found[:limit]]
 
     def due_settlements(self, today: date, limit: int) -> list[tuple[int, str]]:
         due = [(i, x.account_id) for i, x in sorted(self.s.settlements.items())

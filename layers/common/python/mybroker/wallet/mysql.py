@@ -28,7 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import insert
 
-from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, JournalEntry
+from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, FloorBreached, JournalEntry
 from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
@@ -82,6 +82,10 @@ reservations = Table(
     Column("request_hash", String(64), nullable=False),
     Column("created_at", DateTime, nullable=False),
     Column("updated_at", DateTime, nullable=False),
+    Column("pending_quantity", BigInteger, nullable=True),
+    Column("pending_price_cents", BigInteger, nullable=True),
+    Column("pledged", BigInteger, nullable=False),
+    Column("confirmed", Boolean, nullable=False),
 )
 positions = Table(
     "positions", metadata,
@@ -128,11 +132,17 @@ _INSERT_ENTRY = entries.insert()
 _INSERT_POSTING = postings.insert()
 _balance_row = insert(balances)
 _ADD_TO_BALANCE = _balance_row.on_duplicate_key_update(amount=balances.c.amount + _balance_row.inserted.amount)
+# the floor: a decrease applies only when the balance covers it, in the same statement (0 rows: refused)
+_TAKE_FROM_BALANCE = (update(balances)
+                      .where(balances.c.account_id == bindparam("b_account"),
+                             balances.c.bucket == bindparam("b_bucket"), balances.c.asset == bindparam("b_asset"),
+                             balances.c.amount >= bindparam("b_take"))
+                      .values(amount=balances.c.amount - bindparam("b_take")))
 _RESERVATION = select(reservations).where(reservations.c.account_id == bindparam("account_id"),
                                           reservations.c.order_id == bindparam("order_id")).with_for_update()
 _RESERVATION_UPDATES = ("instrument", "ticker", "side", "quantity", "price_cents", "trade_date", "reserved_cents",
                         "reserved_quantity", "filled_quantity", "final_quantity", "status", "request_hash",
-                        "updated_at")
+                        "updated_at", "pending_quantity", "pending_price_cents", "pledged", "confirmed")
 _reservation_row = insert(reservations)
 _SAVE_RESERVATION = _reservation_row.on_duplicate_key_update(
     {k: _reservation_row.inserted[k] for k in _RESERVATION_UPDATES})
@@ -163,7 +173,10 @@ def _reservation(row: Any) -> Reservation:
     return Reservation(row.account_id, row.order_id, row.instrument, row.ticker, Side(row.side), int(row.quantity),
                        int(row.price_cents), row.trade_date, int(row.reserved_cents), int(row.reserved_quantity),
                        int(row.filled_quantity), None if row.final_quantity is None else int(row.final_quantity),
-                       ReservationStatus(row.status), row.request_hash)
+                       ReservationStatus(row.status), row.request_hash,
+                       pending_quantity=None if row.pending_quantity is None else int(row.pending_quantity),
+                       pending_price_cents=None if row.pending_price_cents is None else int(row.pending_price_cents),
+                       pledged=int(row.pledged), confirmed=bool(row.confirmed))
 
 
 def _settlement(row: Any) -> PendingSettlement:
@@ -201,10 +214,15 @@ class MySqlTx:
                 {"entry_id": entry_id, "account_id": p.account_id, "bucket": p.bucket.value, "asset": p.asset,
                  "amount": p.amount, "created_at": at} for p in entry.postings])
         # system balances are derived from postings (no hot rows); a user's are kept as running totals
-        changes = [{"account_id": p.account_id, "bucket": p.bucket.value, "asset": p.asset, "amount": p.amount}
-                   for p in entry.postings if not is_system(p.account_id)]
-        for change in changes:
-            self.c.execute(_ADD_TO_BALANCE, change)
+        for p in entry.postings:
+            if is_system(p.account_id):
+                continue
+            if p.amount > 0:
+                self.c.execute(_ADD_TO_BALANCE, {"account_id": p.account_id, "bucket": p.bucket.value,
+                                                 "asset": p.asset, "amount": p.amount})
+            elif self.c.execute(_TAKE_FROM_BALANCE, {"b_account": p.account_id, "b_bucket": p.bucket.value,
+                                                     "b_asset": p.asset, "b_take": -p.amount}).rowcount != 1:
+                raise FloorBreached(p.account_id, p.bucket, p.asset, p.amount)
         return StoredEntry(int(entry_id), entry.key, entry.kind, entry.ref, entry.request_hash, at.replace(tzinfo=UTC))
 
     def reservation(self, account_id: str, order_id: str) -> Reservation | None:
@@ -218,7 +236,9 @@ class MySqlTx:
             "side": r.side.value, "quantity": r.quantity, "price_cents": r.price_cents, "trade_date": r.trade_date,
             "reserved_cents": r.reserved_cents, "reserved_quantity": r.reserved_quantity,
             "filled_quantity": r.filled_quantity, "final_quantity": r.final_quantity, "status": r.status.value,
-            "request_hash": r.request_hash, "created_at": at, "updated_at": at})
+            "request_hash": r.request_hash, "created_at": at, "updated_at": at,
+            "pending_quantity": r.pending_quantity, "pending_price_cents": r.pending_price_cents,
+            "pledged": r.pledged, "confirmed": r.confirmed})
 
     def event_seen(self, event_id: str) -> bool:
         return self.c.execute(_EVENT_SEEN, {"event_id": event_id}).first() is not None
@@ -250,6 +270,16 @@ class MySqlTx:
     def mark_settled(self, settlement_id: int) -> None:
         self.c.execute(update(settlements).where(settlements.c.id == settlement_id).values(settled=True))
 
+    def unsettled_credit(self, account_id: str, asset: str) -> int:
+        open_ = and_(settlements.c.account_id == account_id, settlements.c.settled.is_(False))
+        if asset == BRL:
+            q = select(func.sum(settlements.c.value_cents - settlements.c.fees_cents)).where(
+                open_, settlements.c.side == Side.SELL.value)
+        else:
+            q = select(func.sum(settlements.c.quantity)).where(open_, settlements.c.side == Side.BUY.value,
+                                                               settlements.c.ticker == asset)
+        return int(self.c.execute(q).scalar() or 0)
+
 
 class MySqlStore:
     def __init__(self, engine: Engine) -> None:
@@ -259,6 +289,14 @@ class MySqlStore:
     def transaction(self) -> Iterator[MySqlTx]:
         with self.engine.begin() as c:
             yield MySqlTx(c)
+
+    def orphan_candidates(self, older_than: datetime, limit: int) -> list[Reservation]:
+        cutoff = older_than.astimezone(UTC).replace(tzinfo=None)
+        with self.engine.connect() as c:
+            rows = c.execute(select(reservations).where(
+                reservations.c.confirmed.is_(False), reservations.c.status == ReservationStatus.ACTIVE.value,
+                reservations.c.created_at < cutoff).order_by(reservations.c.created_at).limit(limit)).all()
+        return [_reservation(r) for r in rows]
 
     def due_settlements(self, today: date, limit: int) -> list[tuple[int, str]]:
         with self.engine.connect() as c:

@@ -68,10 +68,15 @@ class WalletTx(Protocol):
     def add_settlement(self, item: PendingSettlement) -> None: ...
     def settlement(self, settlement_id: int) -> PendingSettlement | None: ...
     def mark_settled(self, settlement_id: int) -> None: ...
+    def unsettled_credit(self, account_id: str, asset: str) -> int:
+        """What unsettled trades will still credit: sale proceeds (BRL, net of fees) or bought shares."""
 
 
 class WalletStore(Protocol):
     def transaction(self) -> AbstractContextManager[WalletTx]: ...
+    def orphan_candidates(self, older_than: datetime, limit: int) -> list[Reservation]:
+        """ACTIVE reservations created before ``older_than`` for whose order no event was ever seen."""
+
     def due_settlements(self, today: date, limit: int) -> list[tuple[int, str]]:
         """(settlement id, account id) of unsettled items due on or before ``today``."""
 

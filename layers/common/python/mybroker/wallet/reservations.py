@@ -75,16 +75,36 @@ class Reservation:
     final_quantity: int | None = None
     status: ReservationStatus = ReservationStatus.ACTIVE
     request_hash: str = ""
+    # a replace sent to the exchange and not answered yet: the hold covers both terms until the engine
+    # accepts (order.replaced: these become the terms) or refuses (order.replace_rejected: dropped)
+    pending_quantity: int | None = None
+    pending_price_cents: int | None = None
+    # how much of the hold (cents for a buy, shares for a sell) came from projected credits (RECEIVABLE)
+    # rather than settled AVAILABLE: a release gives it back there first
+    pledged: int = 0
+    confirmed: bool = False  # an event of the order was seen: only the order's own events may end it now
+
+    def _outstanding(self, quantity: int) -> int:
+        end = quantity if self.final_quantity is None else self.final_quantity
+        return max(0, end - self.filled_quantity)
 
     @property
     def outstanding_quantity(self) -> int:
-        """Shares of the order that may still be filled and are not applied yet."""
-        end = self.quantity if self.final_quantity is None else self.final_quantity
-        return max(0, end - self.filled_quantity)
+        """Shares of the order that may still be filled and are not applied yet (the widest of the standing
+        terms and a pending replace's)."""
+        q = self._outstanding(self.quantity)
+        if self.pending_quantity is not None:
+            q = max(q, self._outstanding(self.pending_quantity))
+        return q
 
     def target_cents(self) -> int:
-        return buy_hold_cents(self.outstanding_quantity, self.price_cents, self.trade_date) \
-            if self.side is Side.BUY else 0
+        if self.side is not Side.BUY:
+            return 0
+        need = buy_hold_cents(self._outstanding(self.quantity), self.price_cents, self.trade_date)
+        if self.pending_quantity is not None and self.pending_price_cents is not None:
+            need = max(need, buy_hold_cents(self._outstanding(self.pending_quantity), self.pending_price_cents,
+                                            self.trade_date))
+        return need
 
     def target_quantity(self) -> int:
         return self.outstanding_quantity if self.side is Side.SELL else 0
@@ -108,24 +128,45 @@ def new_reservation(account_id: str, order_id: str, instrument: str, side: Side,
     return r, Change(reserve_cents=r.reserved_cents, reserve_quantity=r.reserved_quantity)
 
 
-def rebalance(r: Reservation, allow_increase: bool) -> Change:
-    """Bring the reservation to what its outstanding part needs; more only when ``allow_increase``."""
+def rebalance(r: Reservation, allow_increase: bool, allow_decrease: bool = True) -> Change:
+    """Bring the reservation to what its outstanding part needs; more only when ``allow_increase``, less only
+    when ``allow_decrease``."""
     want_cents, want_qty = r.target_cents(), r.target_quantity()
     if r.status is ReservationStatus.RELEASED:
         want_cents, want_qty = 0, 0
     d_cents, d_qty = want_cents - r.reserved_cents, want_qty - r.reserved_quantity
     if not allow_increase:
         d_cents, d_qty = min(d_cents, 0), min(d_qty, 0)
+    if not allow_decrease:
+        d_cents, d_qty = max(d_cents, 0), max(d_qty, 0)
     r.reserved_cents += d_cents
     r.reserved_quantity += d_qty
     return Change(reserve_cents=max(d_cents, 0), release_cents=max(-d_cents, 0),
                   reserve_quantity=max(d_qty, 0), release_quantity=max(-d_qty, 0))
 
 
-def replace(r: Reservation, quantity: int, price_cents: int) -> Change:
-    """An order replace: ``quantity`` is the new total (filled included), ``price_cents`` the new limit."""
+def widen_for_replace(r: Reservation, quantity: int, price_cents: int) -> Change:
+    """A replace about to be sent (``quantity``: the new total, filled included; ``price_cents``: the new
+    limit). The hold grows to cover the new terms if they need more, and never shrinks here: it shrinks only
+    when the exchange accepts (:func:`replace_accepted`)."""
+    r.pending_quantity, r.pending_price_cents = quantity, price_cents
+    return rebalance(r, allow_increase=True, allow_decrease=False)
+
+
+def replace_accepted(r: Reservation, quantity: int, price_cents: int) -> Change:
+    """The engine accepted a replace: these are the order's terms now; the hold keeps only what they (and a
+    later replace still pending) need."""
     r.quantity, r.price_cents = quantity, price_cents
-    return rebalance(r, allow_increase=True)
+    if r.pending_quantity == quantity and r.pending_price_cents == price_cents:
+        r.pending_quantity = r.pending_price_cents = None
+    return rebalance(r, allow_increase=False)
+
+
+def replace_refused(r: Reservation, quantity: int, price_cents: int) -> Change:
+    """The engine refused the newest replace: the standing terms (``quantity``, ``price_cents``) stay."""
+    r.quantity, r.price_cents = quantity, price_cents
+    r.pending_quantity = r.pending_price_cents = None
+    return rebalance(r, allow_increase=False)
 
 
 def release_all(r: Reservation) -> Change:

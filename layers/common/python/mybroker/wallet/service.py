@@ -4,9 +4,11 @@ entry, its balances and its idempotency record commit together."""
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from mybroker.b3.calendar import settlement_date
@@ -18,6 +20,7 @@ from mybroker.wallet.ledger import (
     CLEARING,
     PIX,
     Bucket,
+    FloorBreached,
     JournalEntry,
     Posting,
     Problem,
@@ -29,6 +32,23 @@ from mybroker.wallet.ports import PendingSettlement, StoredEntry, WalletStore, W
 from mybroker.wallet.reservations import Change, Reservation, ReservationStatus, Side
 
 MAX_AMOUNT_CENTS = 100_000_000_000  # R$1 billion per transfer
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BuyingPower:
+    """The broker's policy on projected balances (docs/wallet.md): B3 nets a day's trades at settlement, so a
+    buy may use today's unsettled sale proceeds and a sell may deliver shares bought and not yet settled."""
+
+    projected_cash: bool = True
+    unsettled_shares: bool = True
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> BuyingPower:
+        """``WALLET_PROJECTED_CASH`` / ``WALLET_UNSETTLED_SHARES``: ``false`` turns either off."""
+        def on(name: str) -> bool:
+            return env.get(name, "true").strip().lower() not in ("false", "0", "no", "off")
+        return cls(on("WALLET_PROJECTED_CASH"), on("WALLET_UNSETTLED_SHARES"))
 
 
 class WalletError(Exception):
@@ -56,22 +76,14 @@ class EventOutcome(StrEnum):
     APPLIED = "APPLIED"
     DUPLICATE = "DUPLICATE"
     UNKNOWN_ORDER = "UNKNOWN_ORDER"  # the wallet never reserved it: recorded, no money moves
-    IGNORED = "IGNORED"  # an event type that moves nothing (placed, accepted, replaced)
-
-
-def change_postings(account_id: str, ticker: str, c: Change) -> list[Posting]:
-    a, r = (account_id, Bucket.AVAILABLE), (account_id, Bucket.RESERVED)
-    out: list[Posting] = []
-    out += move(BRL, c.reserve_cents, a, r)
-    out += move(BRL, c.release_cents, r, a)
-    out += move(ticker, c.reserve_quantity, a, r)
-    out += move(ticker, c.release_quantity, r, a)
-    return out
+    IGNORED = "IGNORED"  # an event type that moves nothing (placed, accepted)
+    FLOOR_REFUSED = "FLOOR_REFUSED"  # applying it would have taken a balance below zero: refused, alarmed
 
 
 class Wallet:
-    def __init__(self, store: WalletStore) -> None:
+    def __init__(self, store: WalletStore, policy: BuyingPower = BuyingPower()) -> None:
         self.store = store
+        self.policy = policy
 
     # --- cash in and out ---------------------------------------------------------------------------
     def _transfer(self, kind: str, account_id: str, key: str, amount_cents: int) -> tuple[Transfer, bool]:
@@ -108,23 +120,55 @@ class Wallet:
         return self._transfer("withdrawal", account_id, key, amount_cents)
 
     # --- reservations (the synchronous balance check of the orders service) -------------------------
-    def _check_covers(self, tx: WalletTx, r: Reservation, c: Change) -> None:
-        if c.reserve_cents:
-            available = tx.balance(r.account_id, Bucket.AVAILABLE, BRL)
-            if available < c.reserve_cents:
-                raise WalletError("INSUFFICIENT_FUNDS", f"the order needs {brl(c.reserve_cents)} more "
-                                  f"(value plus estimated fees); available {brl(available)}", 422)
-        if c.reserve_quantity:
-            available = tx.balance(r.account_id, Bucket.AVAILABLE, r.ticker)
-            if available < c.reserve_quantity:
-                raise WalletError("INSUFFICIENT_POSITION", f"the order needs {c.reserve_quantity} more "
-                                  f"{r.ticker} shares; available {available}", 422)
+    def _projected_ok(self, asset: str) -> bool:
+        return self.policy.projected_cash if asset == BRL else self.policy.unsettled_shares
 
-    def _post_change(self, tx: WalletTx, r: Reservation, c: Change, kind: str, memo: str) -> None:
-        postings = change_postings(r.account_id, r.ticker, c)
+    def _hold(self, tx: WalletTx, r: Reservation, c: Change) -> list[Posting]:
+        """Postings for a change of hold: increases come from settled AVAILABLE first, then (by policy) from
+        projected credits in RECEIVABLE, and are refused beyond both; decreases go back where they came from."""
+        me, asset = r.account_id, (BRL if r.side is Side.BUY else r.ticker)
+        more = c.reserve_cents if r.side is Side.BUY else c.reserve_quantity
+        less = c.release_cents if r.side is Side.BUY else c.release_quantity
+        a, rcv, res = (me, Bucket.AVAILABLE), (me, Bucket.RECEIVABLE), (me, Bucket.RESERVED)
+        out: list[Posting] = []
+        if more:
+            available = tx.balance(me, Bucket.AVAILABLE, asset)
+            projected = tx.balance(me, Bucket.RECEIVABLE, asset) if self._projected_ok(asset) else 0
+            if available + projected < more:
+                what = "cash" if asset == BRL else f"{asset} shares"
+                need = brl(more) if asset == BRL else str(more)
+                have = brl(available) if asset == BRL else str(available)
+                extra = (f" + projected {brl(projected) if asset == BRL else projected}" if projected else "")
+                raise WalletError("INSUFFICIENT_FUNDS" if asset == BRL else "INSUFFICIENT_POSITION",
+                                  f"the order needs {need} more {what}; available {have}{extra}", 422)
+            from_available = min(more, available)
+            out += move(asset, from_available, a, res)
+            out += move(asset, more - from_available, rcv, res)
+            r.pledged += more - from_available
+        if less:
+            back = min(less, r.pledged)
+            r.pledged -= back
+            out += move(asset, back, res, rcv)
+            out += move(asset, less - back, res, a)
+        return out
+
+    def _post_hold(self, tx: WalletTx, r: Reservation, c: Change, kind: str, memo: str) -> None:
+        postings = self._hold(tx, r, c)
         if postings:
             tx.post(JournalEntry(f"{kind}:{r.order_id}:{uuid.uuid4().hex}", r.account_id, kind, r.order_id,
                                  memo, tuple(postings)))
+            if any(p.bucket is Bucket.RECEIVABLE and p.amount > 0 for p in postings):
+                self._release_settled_credit(tx, r.account_id, BRL if r.side is Side.BUY else r.ticker)
+
+    def _release_settled_credit(self, tx: WalletTx, account_id: str, asset: str, key: str = "") -> None:
+        """RECEIVABLE never holds more than unsettled trades will still credit: the rest is settled, so it
+        moves to AVAILABLE (a pledge given back after its credit settled, or a credit settling)."""
+        excess = tx.balance(account_id, Bucket.RECEIVABLE, asset) - tx.unsettled_credit(account_id, asset)
+        if excess > 0 or key:
+            tx.post(JournalEntry(key or f"settled-credit:{account_id}:{uuid.uuid4().hex}", account_id,
+                                 "settlement", asset, f"settled {asset}: {brl(excess) if asset == BRL else excess}",
+                                 move(asset, max(excess, 0), (account_id, Bucket.RECEIVABLE),
+                                      (account_id, Bucket.AVAILABLE))))
 
     def reserve(self, account_id: str, order_id: str, instrument: str, side: Side, quantity: int,
                 price_cents: int, today: date) -> tuple[Reservation, bool]:
@@ -140,8 +184,7 @@ class Wallet:
                     raise WalletError("DUPLICATE_RESERVATION",
                                       f"order {order_id} already has a different reservation", 409)
                 return existing, False
-            self._check_covers(tx, r, change)
-            self._post_change(tx, r, change, "reserve", f"{side} {quantity} {r.instrument} @ {brl(price_cents)}")
+            self._post_hold(tx, r, change, "reserve", f"{side} {quantity} {r.instrument} @ {brl(price_cents)}")
             tx.save_reservation(r)
             return r, True
 
@@ -153,36 +196,57 @@ class Wallet:
         return r
 
     def replace(self, account_id: str, order_id: str, quantity: int, price_cents: int) -> Reservation:
+        """Before a replace is sent: the hold widens to cover the new terms too; it narrows only on the
+        engine's answer (``order.replaced`` / ``order.replace_rejected``)."""
         with self.store.transaction() as tx:
             r = self._owned(tx, account_id, order_id)
             if r.status is not ReservationStatus.ACTIVE:
                 raise WalletError("RESERVATION_CLOSED", f"the reservation of order {order_id} is {r.status}", 409)
-            change = rsv.replace(r, quantity, price_cents)
-            self._check_covers(tx, r, change)
-            self._post_change(tx, r, change, "replace", f"replace: {quantity} {r.instrument} @ {brl(price_cents)}")
+            change = rsv.widen_for_replace(r, quantity, price_cents)
+            self._post_hold(tx, r, change, "replace", f"replace pending: {quantity} {r.instrument} @ "
+                            f"{brl(price_cents)}")
             tx.save_reservation(r)
             return r
 
     def release(self, account_id: str, order_id: str) -> Reservation:
+        """The saga's compensation: the order never reached the store (so never the exchange). Refused once
+        any event of the order was seen: a live order's hold ends only with the order's own events."""
         with self.store.transaction() as tx:
             r = self._owned(tx, account_id, order_id)
+            if r.confirmed:
+                raise WalletError("RESERVATION_IN_USE", f"order {order_id} is live: its hold ends with the order",
+                                  409)
             change = rsv.release_all(r)
-            self._post_change(tx, r, change, "release", "reservation released")
+            self._post_hold(tx, r, change, "release", "reservation released")
             tx.save_reservation(r)
             return r
 
+    def orphan_candidates(self, older_than: datetime, limit: int = 200) -> list[Reservation]:
+        return self.store.orphan_candidates(older_than, limit)
+
     # --- order events (Kafka ``orders``) ---------------------------------------------------------------
     def apply_order_event(self, ev: OrderEvent) -> EventOutcome:
-        with self.store.transaction() as tx:
-            known = tx.lock_account(ev.account_id, create=False)
-            if tx.event_seen(ev.event_id):
-                return EventOutcome.DUPLICATE
-            r = tx.reservation(ev.account_id, ev.order_id) if known else None
-            outcome = EventOutcome.UNKNOWN_ORDER if r is None else self._apply(tx, r, ev)
-            tx.record_event(ev.event_id, ev.account_id, ev.order_id, ev.event_type.value, outcome.value)
-            return outcome
+        try:
+            with self.store.transaction() as tx:
+                known = tx.lock_account(ev.account_id, create=False)
+                if tx.event_seen(ev.event_id):
+                    return EventOutcome.DUPLICATE
+                r = tx.reservation(ev.account_id, ev.order_id) if known else None
+                outcome = EventOutcome.UNKNOWN_ORDER if r is None else self._apply(tx, r, ev)
+                tx.record_event(ev.event_id, ev.account_id, ev.order_id, ev.event_type.value, outcome.value)
+                return outcome
+        except FloorBreached as exc:  # rolled back: nothing moved; recorded so the partition goes on
+            log.error("order event %s refused by the floor: %s", ev.event_id, exc)
+            with self.store.transaction() as tx:
+                tx.lock_account(ev.account_id, create=False)
+                if tx.event_seen(ev.event_id):
+                    return EventOutcome.DUPLICATE
+                tx.record_event(ev.event_id, ev.account_id, ev.order_id, ev.event_type.value,
+                                EventOutcome.FLOOR_REFUSED.value)
+            return EventOutcome.FLOOR_REFUSED
 
     def _apply(self, tx: WalletTx, r: Reservation, ev: OrderEvent) -> EventOutcome:
+        r.confirmed = True
         terminal = (ev.event_type in (OrderEventType.CANCELED, OrderEventType.EXPIRED, OrderEventType.REJECTED)
                     or ev.status in TERMINAL_STATUSES
                     or (ev.event_type is OrderEventType.FILLED and ev.leaves_quantity == 0))
@@ -190,8 +254,15 @@ class Wallet:
         if ev.event_type is OrderEventType.FILLED and ev.fill is not None:
             self._apply_fill(tx, r, ev, final)
         elif final is not None:
-            self._post_change(tx, r, rsv.end(r, final), "release", f"order {ev.event_type.value.split('.')[1]}")
+            self._post_hold(tx, r, rsv.end(r, final), "release", f"order {ev.event_type.value.split('.')[1]}")
+        elif ev.event_type is OrderEventType.REPLACED:
+            self._post_hold(tx, r, rsv.replace_accepted(r, ev.quantity, ev.price_cents), "replace",
+                            f"replace accepted: {ev.quantity} {r.instrument} @ {brl(ev.price_cents)}")
+        elif ev.event_type is OrderEventType.REPLACE_REJECTED:
+            self._post_hold(tx, r, rsv.replace_refused(r, ev.quantity, ev.price_cents), "replace",
+                            f"replace refused: {ev.reason or 'by the exchange'}")
         else:
+            tx.save_reservation(r)
             return EventOutcome.IGNORED
         tx.save_reservation(r)
         return EventOutcome.APPLIED
@@ -201,7 +272,9 @@ class Wallet:
         f, me = ev.fill, r.account_id
         value = f.quantity * f.price_cents
         effect = rsv.apply_fill(r, f.quantity, f.price_cents, f.fees_cents, final)
-        postings = change_postings(me, r.ticker, effect.release)
+        r.pledged = min(r.pledged, r.reserved_cents if r.side is Side.BUY else r.reserved_quantity)
+        postings = self._hold(tx, r, effect.release)
+        gave_back = any(p.bucket is Bucket.RECEIVABLE and p.amount > 0 for p in postings)
         cost = tx.cost(me, r.ticker)
         if r.side is Side.BUY:
             postings += [Posting(me, Bucket.RESERVED, BRL, -effect.from_reserved),
@@ -222,10 +295,14 @@ class Wallet:
         trade_date = date.fromisoformat(ev.trade_date)
         tx.add_settlement(PendingSettlement(ev.event_id, me, r.order_id, r.side, r.ticker, f.quantity, value,
                                             f.fees_cents, trade_date, settlement_date(trade_date)))
+        if gave_back:
+            self._release_settled_credit(tx, me, BRL if r.side is Side.BUY else r.ticker)
 
     # --- settlement (T+2) ------------------------------------------------------------------------------
     def settle_due(self, today: date, batch: int = 500) -> int:
-        """Settle every trade due on or before ``today``: pending → available. Idempotent."""
+        """Settle every trade due on or before ``today``: a buy's cash leaves PAYABLE for the clearing house;
+        what a trade credits (a sale's cash, a buy's shares) moves from RECEIVABLE to AVAILABLE, less what a
+        hold already pledged (delivered or paid with it). Idempotent."""
         done = 0
         while True:
             due = self.store.due_settlements(today, batch)
@@ -235,24 +312,23 @@ class Wallet:
                     item = tx.settlement(settlement_id)
                     if item is None or item.settled:
                         continue
-                    tx.post(self._settlement_entry(item))
                     tx.mark_settled(settlement_id)
+                    if item.side is Side.BUY:
+                        tx.post(self._payment_entry(item))
+                    self._release_settled_credit(tx, account_id, item.ticker if item.side is Side.BUY else BRL,
+                                                 key=f"settle:{item.source_key}")
                     done += 1
             if len(due) < batch:
                 return done
 
     @staticmethod
-    def _settlement_entry(s: PendingSettlement) -> JournalEntry:
+    def _payment_entry(s: PendingSettlement) -> JournalEntry:
         me = s.account_id
-        if s.side is Side.BUY:
-            postings = [Posting(me, Bucket.PAYABLE, BRL, -(s.value_cents + s.fees_cents)),
-                        Posting(CLEARING, Bucket.MAIN, BRL, s.value_cents),
-                        Posting(B3_FEES, Bucket.MAIN, BRL, s.fees_cents),
-                        *move(s.ticker, s.quantity, (me, Bucket.RECEIVABLE), (me, Bucket.AVAILABLE))]
-        else:
-            postings = list(move(BRL, s.value_cents - s.fees_cents, (me, Bucket.RECEIVABLE), (me, Bucket.AVAILABLE)))
+        postings = [Posting(me, Bucket.PAYABLE, BRL, -(s.value_cents + s.fees_cents)),
+                    Posting(CLEARING, Bucket.MAIN, BRL, s.value_cents),
+                    Posting(B3_FEES, Bucket.MAIN, BRL, s.fees_cents)]
         memo = f"settlement {s.settle_date.isoformat()}: {s.side} {s.quantity} {s.ticker} of {s.trade_date.isoformat()}"
-        return JournalEntry(f"settle:{s.source_key}", me, "settlement", s.order_id, memo, tuple(postings))
+        return JournalEntry(f"pay:{s.source_key}", me, "settlement", s.order_id, memo, tuple(postings))
 
     # --- invariants ------------------------------------------------------------------------------------
     def reconcile(self, account_id: str | None = None) -> list[Problem]:
