@@ -21,7 +21,7 @@ from mybroker.market_data.cache import DEFAULT_PREFIX, QuoteCache
 from mybroker.settings import settings
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.reservations import base_ticker
-from mybroker.wallet.service import Wallet, WalletError
+from mybroker.wallet.service import BuyingPower, Wallet, WalletError
 from mybroker.wallet.views import (
     PositionsView,
     StatementLineView,
@@ -46,7 +46,7 @@ def _refused(exc: WalletError) -> Response[str]:
 
 @cache
 def wallet() -> Wallet:
-    return Wallet(MySqlStore(engine()))
+    return Wallet(MySqlStore(engine()), BuyingPower.from_env(os.environ))
 
 
 @cache
@@ -70,7 +70,9 @@ def json(status: int, body: Any) -> Response[Any]:
 
 
 def wallet_view(account_id: str) -> WalletView:
-    return WalletView.of(account_id, wallet().store.balances(account_id))
+    store = wallet().store
+    return WalletView.of(account_id, store.balances(account_id), store.pending_settlements(account_id),
+                         wallet().policy.projected_cash)
 
 
 @app.get("/wallet")

@@ -369,3 +369,23 @@ def test_a_fill_beyond_the_hold_and_the_balance_is_refused_by_the_floor() -> Non
     assert w.store.balances(ACC) == before
     assert w.apply_order_event(bogus) is EventOutcome.DUPLICATE
     assert_balanced(w)
+
+
+def test_the_wallet_shows_settled_cash_per_settlement_day() -> None:
+    from mybroker.wallet.views import WalletView
+
+    # 200,000 deposited, 100 bought for 100,023 and settled: 99,977 available (D0). A sale of 50 @ R$10.00 on
+    # Tuesday 24 Nov credits 50,000 - 12 fees (0.0230 % of 50,000 = 11.5, up) = 49,988 on Thursday 26 Nov (D+2)
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 200_000)
+    w.reserve(ACC, "b0", "PETR4", Side.BUY, 100, 1000, DAY)  # 100,023 (settled later: the shares to sell)
+    w.apply_order_event(event(1, "b0", OrderEventType.FILLED, cum=100, leaves=0, fill=(100, 1000),
+                              status=OrderStatus.FILLED, trade_date="2026-11-20"))
+    w.settle_due(date(2026, 11, 24))
+    w.reserve(ACC, "s1", "PETR4", Side.SELL, 50, 1000, DAY)
+    w.apply_order_event(event(1, "s1", OrderEventType.FILLED, side=OrderSide.SELL, qty=50, cum=50, leaves=0,
+                              fill=(50, 1000), status=OrderStatus.FILLED, trade_date="2026-11-24"))
+    view = WalletView.of(ACC, w.store.balances(ACC), w.store.pending_settlements(ACC))
+    assert view.available_cents == 99_977 and view.buying_power_cents == 99_977 + 49_988
+    assert [(p.settle_date, p.credits_cents, p.balance_cents) for p in view.projected] == [
+        (date(2026, 11, 26), 49_988, 149_965)]

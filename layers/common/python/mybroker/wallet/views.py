@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
 from mybroker.contracts.api import Camel
 from mybroker.wallet.ledger import BRL, Bucket
-from mybroker.wallet.ports import StatementLine
+from mybroker.wallet.ports import PendingSettlement, StatementLine
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
 from mybroker.wallet.service import MAX_AMOUNT_CENTS, Transfer
@@ -26,20 +27,50 @@ class TransferRequest(Camel):
         default=None, description="or the Idempotency-Key header: the same key again returns the same transfer")
 
 
+class ProjectedCash(Camel):
+    settle_date: date
+    credits_cents: int = Field(description="sale proceeds settling that day, net of fees")
+    debits_cents: int = Field(description="buys settling that day, fees included")
+    balance_cents: int = Field(description="settled cash after that day's settlement (D+1, D+2 ...)")
+
+
 class WalletView(Camel):
     account_id: str
     currency: str = BRL
-    available_cents: int = Field(description="free to spend or withdraw")
+    available_cents: int = Field(description="settled cash, free to spend or withdraw (D0)")
     reserved_cents: int = Field(description="held for open buy orders")
-    receivable_cents: int = Field(description="sale proceeds arriving at settlement (T+2)")
+    receivable_cents: int = Field(description="sale proceeds arriving at settlement (T+2), not yet pledged")
     payable_cents: int = Field(description="committed to buys, leaving at settlement (T+2)")
+    buying_power_cents: int = Field(description="what a buy may use now: settled plus projected credits")
+    projected: list[ProjectedCash] = Field(default_factory=list, description="settled cash per settlement day")
 
     @classmethod
-    def of(cls, account_id: str, balances: dict[tuple[Bucket, str], int]) -> WalletView:
-        return cls(account_id=account_id, available_cents=balances.get((Bucket.AVAILABLE, BRL), 0),
-                   reserved_cents=balances.get((Bucket.RESERVED, BRL), 0),
-                   receivable_cents=balances.get((Bucket.RECEIVABLE, BRL), 0),
-                   payable_cents=balances.get((Bucket.PAYABLE, BRL), 0))
+    def of(cls, account_id: str, balances: dict[tuple[Bucket, str], int],
+           pending: Sequence[PendingSettlement] = (), projected_cash: bool = True) -> WalletView:
+        available = balances.get((Bucket.AVAILABLE, BRL), 0)
+        receivable = balances.get((Bucket.RECEIVABLE, BRL), 0)
+        days: dict[date, tuple[int, int]] = {}
+        for p in pending:
+            credit, debit = days.get(p.settle_date, (0, 0))
+            if p.side is Side.SELL:
+                credit += p.value_cents - p.fees_cents
+            else:
+                debit += p.value_cents + p.fees_cents
+            days[p.settle_date] = (credit, debit)
+        # what RECEIVABLE still holds arrives first; credits already pledged to buys left with them
+        unpledged = receivable
+        balance, projected = available, []
+        for day in sorted(days):
+            credit, debit = days[day]
+            arriving = min(credit, unpledged)
+            unpledged -= arriving
+            balance += arriving
+            projected.append(ProjectedCash(settle_date=day, credits_cents=arriving, debits_cents=debit,
+                                           balance_cents=balance))
+        return cls(account_id=account_id, available_cents=available,
+                   reserved_cents=balances.get((Bucket.RESERVED, BRL), 0), receivable_cents=receivable,
+                   payable_cents=balances.get((Bucket.PAYABLE, BRL), 0),
+                   buying_power_cents=available + (receivable if projected_cash else 0), projected=projected)
 
 
 class TransferView(Camel):
