@@ -48,9 +48,15 @@ def test_a_new_user_trades(run: Runner, email: str) -> None:
     pos = {p["ticker"]: p for p in run.json("positions")["items"]}
     assert pos["PETR4"]["totalQuantity"] == buy["cumQuantity"]
 
-    # bought shares settle at T+2: until then they cannot be sold
-    code, _, err = run("sell", "PETR4", "100", "--price", f"{ref / 100:.2f}")
+    # bought shares settle at T+2, but B3 nets a day's trades: they can be sold the same day (a day trade),
+    # and not one share more than was bought
+    code, _, err = run("sell", "PETR4", str(buy["cumQuantity"] + 100), "--price", f"{ref * 103 // 100 / 100:.2f}")
     assert code == cli.REFUSED and "INSUFFICIENT_POSITION" in err
+    day_trade = run.json("sell", "PETR4", "100", "--price", f"{ref * 103 // 100 / 100:.2f}")
+    assert day_trade["status"] in ("NEW", "PENDING_NEW", "PARTIALLY_FILLED", "FILLED"), day_trade
+    if day_trade["status"] in ("NEW", "PENDING_NEW"):
+        time.sleep(0.5)
+        assert run("cancel", day_trade["orderId"])[0] == cli.OK
 
     # a resting limit far from the market: replace, then cancel
     rest = run.json("buy", "PETR4", "100", "--price", f"{ref * 97 // 100 / 100:.2f}")
