@@ -100,6 +100,9 @@ def test_day_trade_and_rebuy_settle_to_the_cent(wallet: Wallet, acc: str) -> Non
     assert bal(wallet, acc, Bucket.AVAILABLE) == 115_731 and bal(wallet, acc, Bucket.AVAILABLE, "PETR4") == 100
     assert bal(wallet, acc, Bucket.PAYABLE) == 0 and bal(wallet, acc, Bucket.RECEIVABLE) == 0
     assert wallet.reconcile(acc) == []
+    # the morning buy and the sale are a day trade of 100; the rebuy is swing (nothing left to match)
+    assert [(t.order_id, t.side, t.day_trade_quantity) for t in wallet.trades(acc, DAY, DAY)] == [
+        (b1, Side.BUY, 100), (s1, Side.SELL, 100), (b2, Side.BUY, 0)]
 
 
 def test_orphan_candidates_and_a_pending_replace_persist(wallet: Wallet, acc: str) -> None:

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime
 
+from mybroker.wallet.daytrade import TradeClass
 from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, FloorBreached, JournalEntry, Posting
 from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
 from mybroker.wallet.positions import Cost
@@ -27,6 +28,7 @@ class _State:
     costs: dict[tuple[str, str], Cost] = field(default_factory=dict)
     settlements: dict[int, PendingSettlement] = field(default_factory=dict)
     reserved_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
+    trade_classes: dict[int, TradeClass] = field(default_factory=dict)
 
 
 def is_system(account_id: str) -> bool:
@@ -102,6 +104,20 @@ class MemoryTx:
             return sum(x.value_cents - x.fees_cents for x in open_ if x.side is Side.SELL)
         return sum(x.quantity for x in open_ if x.side is Side.BUY and x.ticker == asset)
 
+    def day_fills(self, account_id: str, ticker: str, trade_date: date) -> list[TradeClass]:
+        return [x for _, x in sorted(self.s.trade_classes.items()) if x.account_id == account_id
+                and x.ticker == ticker and x.trade_date == trade_date]
+
+    def add_trade_class(self, item: TradeClass) -> None:
+        if any(x.source_key == item.source_key for x in self.s.trade_classes.values()):
+            raise ValueError(f"duplicate trade class {item.source_key}")
+        new_id = len(self.s.trade_classes) + 1
+        self.s.trade_classes[new_id] = replace(item, id=new_id)
+
+    def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None:
+        item = self.s.trade_classes[trade_class_id]
+        self.s.trade_classes[trade_class_id] = replace(item, day_trade_quantity=day_trade_quantity)
+
 
 class MemoryStore:
     def __init__(self) -> None:
@@ -169,3 +185,7 @@ class MemoryStore:
                 out[(r.account_id, Bucket.RESERVED, BRL)] += r.reserved_cents
                 out[(r.account_id, Bucket.RESERVED, r.ticker)] += r.reserved_quantity
         return {k: v for k, v in out.items() if v}
+
+    def trade_classes(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
+        return [x for _, x in sorted(self.s.trade_classes.items()) if x.account_id == account_id
+                and (start is None or x.trade_date >= start) and (end is None or x.trade_date <= end)]

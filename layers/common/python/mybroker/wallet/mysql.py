@@ -28,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.mysql import insert
 
+from mybroker.wallet.daytrade import TradeClass
 from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, FloorBreached, JournalEntry
 from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
 from mybroker.wallet.positions import Cost
@@ -109,6 +110,20 @@ settlements = Table(
     Column("settle_date", Date, nullable=False),
     Column("settled", Boolean, nullable=False),
 )
+trade_classes = Table(
+    "trade_classes", metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("source_key", String(191), nullable=False, unique=True),
+    Column("account_id", String(64), nullable=False),
+    Column("order_id", String(64), nullable=False),
+    Column("ticker", String(12), nullable=False),
+    Column("trade_date", Date, nullable=False),
+    Column("side", String(4), nullable=False),
+    Column("quantity", BigInteger, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("fees_cents", BigInteger, nullable=False),
+    Column("day_trade_quantity", BigInteger, nullable=False),
+)
 processed_events = Table(
     "processed_events", metadata,
     Column("event_id", String(191), primary_key=True),
@@ -183,6 +198,11 @@ def _settlement(row: Any) -> PendingSettlement:
     return PendingSettlement(row.source_key, row.account_id, row.order_id, Side(row.side), row.ticker,
                              int(row.quantity), int(row.value_cents), int(row.fees_cents), row.trade_date,
                              row.settle_date, int(row.id), bool(row.settled))
+
+
+def _trade_class(row: Any) -> TradeClass:
+    return TradeClass(row.source_key, row.account_id, row.order_id, row.ticker, row.trade_date, Side(row.side),
+                      row.quantity, row.price_cents, row.fees_cents, row.day_trade_quantity, row.id)
 
 
 class MySqlTx:
@@ -279,6 +299,22 @@ class MySqlTx:
             q = select(func.sum(settlements.c.quantity)).where(open_, settlements.c.side == Side.BUY.value,
                                                                settlements.c.ticker == asset)
         return int(self.c.execute(q).scalar() or 0)
+
+    def day_fills(self, account_id: str, ticker: str, trade_date: date) -> list[TradeClass]:
+        rows = self.c.execute(select(trade_classes).where(
+            trade_classes.c.account_id == account_id, trade_classes.c.ticker == ticker,
+            trade_classes.c.trade_date == trade_date).order_by(trade_classes.c.id)).all()
+        return [_trade_class(r) for r in rows]
+
+    def add_trade_class(self, item: TradeClass) -> None:
+        self.c.execute(trade_classes.insert().values(
+            source_key=item.source_key, account_id=item.account_id, order_id=item.order_id, ticker=item.ticker,
+            trade_date=item.trade_date, side=item.side.value, quantity=item.quantity,
+            price_cents=item.price_cents, fees_cents=item.fees_cents, day_trade_quantity=item.day_trade_quantity))
+
+    def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None:
+        self.c.execute(update(trade_classes).where(trade_classes.c.id == trade_class_id)
+                       .values(day_trade_quantity=day_trade_quantity))
 
 
 class MySqlStore:
@@ -387,3 +423,12 @@ class MySqlStore:
             for acc, ticker, total in c.execute(shares).all():
                 out[(acc, Bucket.RESERVED, ticker)] = int(total)
         return {k: v for k, v in out.items() if v}
+
+    def trade_classes(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
+        q = select(trade_classes).where(trade_classes.c.account_id == account_id)
+        if start is not None:
+            q = q.where(trade_classes.c.trade_date >= start)
+        if end is not None:
+            q = q.where(trade_classes.c.trade_date <= end)
+        with self.engine.connect() as c:
+            return [_trade_class(r) for r in c.execute(q.order_by(trade_classes.c.id)).all()]

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Protocol
 
+from mybroker.wallet.daytrade import TradeClass
 from mybroker.wallet.ledger import BalanceKey, Bucket, JournalEntry
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, Side
@@ -71,6 +72,12 @@ class WalletTx(Protocol):
     def unsettled_credit(self, account_id: str, asset: str) -> int:
         """What unsettled trades will still credit: sale proceeds (BRL, net of fees) or bought shares."""
 
+    def day_fills(self, account_id: str, ticker: str, trade_date: date) -> list[TradeClass]:
+        """The account's classified fills of a holding on a trade date, in arrival order."""
+
+    def add_trade_class(self, item: TradeClass) -> None: ...
+    def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None: ...
+
 
 class WalletStore(Protocol):
     def transaction(self) -> AbstractContextManager[WalletTx]: ...
@@ -90,3 +97,5 @@ class WalletStore(Protocol):
     def user_balances(self, account_id: str | None) -> dict[BalanceKey, int]: ...
     def user_balances_from_postings(self, account_id: str | None) -> dict[BalanceKey, int]: ...
     def held_by_reservations(self, account_id: str | None) -> dict[BalanceKey, int]: ...
+    def trade_classes(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
+        """The account's classified fills with ``start <= trade_date <= end``, in arrival order."""

@@ -14,6 +14,7 @@ from enum import StrEnum
 from mybroker.b3.calendar import settlement_date
 from mybroker.contracts.orders import TERMINAL_STATUSES, OrderEvent, OrderEventType
 from mybroker.wallet import reservations as rsv
+from mybroker.wallet.daytrade import TradeClass, classify
 from mybroker.wallet.ledger import (
     B3_FEES,
     BRL,
@@ -295,8 +296,22 @@ class Wallet:
         trade_date = date.fromisoformat(ev.trade_date)
         tx.add_settlement(PendingSettlement(ev.event_id, me, r.order_id, r.side, r.ticker, f.quantity, value,
                                             f.fees_cents, trade_date, settlement_date(trade_date)))
+        self._classify(tx, TradeClass(ev.event_id, me, r.order_id, r.ticker, trade_date, r.side, f.quantity,
+                                      f.price_cents, f.fees_cents, 0))
         if gave_back:
             self._release_settled_credit(tx, me, BRL if r.side is Side.BUY else r.ticker)
+
+    @staticmethod
+    def _classify(tx: WalletTx, fill: TradeClass) -> None:
+        """Day trade or swing, in the fill's transaction: matched against the investor's earlier fills of the
+        same holding and trade date (the earlier ones' day-trade part grows with it)."""
+        classified, grown = classify(tx.day_fills(fill.account_id, fill.ticker, fill.trade_date), fill)
+        tx.add_trade_class(classified)
+        for g in grown:
+            tx.set_day_trade_quantity(g.id, g.day_trade_quantity)
+
+    def trades(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
+        return self.store.trade_classes(account_id, start, end)
 
     # --- settlement (T+2) ------------------------------------------------------------------------------
     def settle_due(self, today: date, batch: int = 500) -> int:
