@@ -342,6 +342,7 @@ SYSTEM = System(
         Route("POST", "/wallet/withdrawals", "wallet-api"),
         Route("GET", "/wallet/positions", "wallet-api"),
         Route("GET", "/wallet/statement", "wallet-api"),
+        Route("GET", "/wallet/trades", "wallet-api"),
         Route("POST", "/internal/wallet/reservations", "wallet-reservations", iam_callers=("orders-api",)),
         Route("PUT", "/internal/wallet/reservations/{orderId}", "wallet-reservations", iam_callers=("orders-api",)),
         Route("DELETE", "/internal/wallet/reservations/{orderId}", "wallet-reservations",

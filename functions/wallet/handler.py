@@ -19,6 +19,7 @@ from mybroker.db import engine, retry_deadlocks
 from mybroker.http import error_response, principal, resolver
 from mybroker.market_data.cache import DEFAULT_PREFIX, QuoteCache
 from mybroker.settings import settings
+from mybroker.wallet.daytrade import day_figures
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.reservations import base_ticker
 from mybroker.wallet.service import BuyingPower, Wallet, WalletError
@@ -26,6 +27,9 @@ from mybroker.wallet.views import (
     PositionsView,
     StatementLineView,
     StatementView,
+    TradesView,
+    TradeView,
+    TradingDayView,
     TransferRequest,
     TransferView,
     WalletView,
@@ -146,6 +150,21 @@ def get_statement(
     page = lines[:limit]
     return StatementView(items=[StatementLineView.of(x) for x in page],
                          next_cursor=page[-1].id if len(lines) > limit else None)
+
+
+MAX_TRADES_DAYS = 366
+
+
+@app.get("/wallet/trades")
+def get_trades(
+    start: Annotated[date, Query(alias="from", description="first trade date, inclusive")],
+    end: Annotated[date, Query(alias="to", description="last trade date, inclusive (at most 366 days after from)")],
+) -> TradesView:
+    """Every fill of the user in the period, classified day trade or swing, and the per-day figures."""
+    if end < start or (end - start).days >= MAX_TRADES_DAYS:
+        raise WalletError("VALIDATION_ERROR", f"to must be from..from+{MAX_TRADES_DAYS - 1} days", 422)
+    trades = wallet().trades(me(), start, end)
+    return TradesView(items=[TradeView.of(t) for t in trades], days=[TradingDayView.of(d) for d in day_figures(trades)])
 
 
 @logger.inject_lambda_context

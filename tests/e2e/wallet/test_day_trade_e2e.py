@@ -102,7 +102,15 @@ def test_buy_sell_the_same_shares_and_rebuy_with_the_proceeds() -> None:
 
     days = {date.fromisoformat(o["tradeDate"]) for o in (buy, sell, rebuy)}
     assert len(days) == 1, days
-    settle(settlement_date(days.pop()))
+    day = days.pop()
+    # the buy and the sale are a day trade of 100 shares, the rebuy is swing
+    trades = u.get(f"/wallet/trades?from={day}&to={day}").body
+    legs = {(t["orderId"], t["side"]): t["dayTradeQuantity"] for t in trades["items"]}
+    assert sum(legs.values()) == 200 and all(v == 0 for (o, _), v in legs.items() if o == rebuy["orderId"]), legs
+    (petr4,) = trades["days"]
+    assert (petr4["boughtQuantity"], petr4["soldQuantity"], petr4["dayTradeQuantity"]) == (200, 100, 100)
+    assert petr4["dayTradeSellCents"] == v2 and petr4["dayTradeBuyCents"] == v1
+    settle(settlement_date(day))
     w = until(lambda: wallet(u), lambda w: w["payableCents"] == 0)
     assert (w["availableCents"], w["reservedCents"], w["receivableCents"], w["payableCents"]) == (
         DEPOSIT - v1 - f1 + v2 - f2 - v3 - f3, 0, 0, 0)

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from mybroker.contracts.api import Camel
+from mybroker.wallet.daytrade import DayFigures, TradeClass
 from mybroker.wallet.ledger import BRL, Bucket
 from mybroker.wallet.ports import PendingSettlement, StatementLine
 from mybroker.wallet.positions import Cost
@@ -171,3 +172,51 @@ class StatementLineView(Camel):
 class StatementView(Camel):
     items: list[StatementLineView]
     next_cursor: int | None = Field(default=None, description="pass as ?cursor= for the next (older) page")
+
+
+class TradeView(Camel):
+    """One fill, classified: the shares of it matched the same day against the other side are day trade."""
+
+    order_id: str
+    ticker: str = Field(description="the holding (PETR4F fills count in PETR4)")
+    trade_date: date
+    side: Side
+    quantity: int
+    price_cents: int
+    fees_cents: int
+    day_trade_quantity: int
+    swing_quantity: int
+
+    @classmethod
+    def of(cls, t: TradeClass) -> TradeView:
+        return cls(order_id=t.order_id, ticker=t.ticker, trade_date=t.trade_date, side=t.side, quantity=t.quantity,
+                   price_cents=t.price_cents, fees_cents=t.fees_cents, day_trade_quantity=t.day_trade_quantity,
+                   swing_quantity=t.swing_quantity)
+
+
+class TradingDayView(Camel):
+    """One holding on one day: what was bought and sold, and the day-trade part (min of the two legs)."""
+
+    ticker: str
+    trade_date: date
+    bought_quantity: int
+    sold_quantity: int
+    day_trade_quantity: int
+    day_trade_buy_cents: int
+    day_trade_sell_cents: int
+    day_trade_result_cents: int = Field(description="sell minus buy value of the day-trade shares, before fees")
+    fees_cents: int
+    day_trade_fees_cents: int = Field(description="each fill's fees pro rata to its day-trade shares")
+
+    @classmethod
+    def of(cls, d: DayFigures) -> TradingDayView:
+        return cls(ticker=d.ticker, trade_date=d.trade_date, bought_quantity=d.bought_quantity,
+                   sold_quantity=d.sold_quantity, day_trade_quantity=d.day_trade_quantity,
+                   day_trade_buy_cents=d.day_trade_buy_cents, day_trade_sell_cents=d.day_trade_sell_cents,
+                   day_trade_result_cents=d.day_trade_sell_cents - d.day_trade_buy_cents, fees_cents=d.fees_cents,
+                   day_trade_fees_cents=d.day_trade_fees_cents)
+
+
+class TradesView(Camel):
+    items: list[TradeView]
+    days: list[TradingDayView]
