@@ -17,7 +17,7 @@ from tests.unit.wallet.test_wallet_domain import ACC, DAY, event
 
 def fill(n: int, side: Side, qty: int, price: int = 1000, fees: int = 0, day: date = DAY,
          ticker: str = "PETR4") -> TradeClass:
-    return TradeClass(f"f{n}", ACC, f"o{n}", ticker, day, side, qty, price, fees, 0, id=n)
+    return TradeClass(f"f{n}", ACC, f"o{n}", ticker, day, side, qty, price, fees, 0, ticker, id=n)
 
 
 def run(*fills: TradeClass) -> list[TradeClass]:

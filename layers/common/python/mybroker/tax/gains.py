@@ -100,50 +100,97 @@ def _part(total: int, part: int, whole: int) -> int:
     return total * part // whole if whole else 0
 
 
+@dataclass(frozen=True)
+class TickerDay:
+    """One holding's trades on one day, split into the day trade and the rest."""
+
+    bought: int
+    sold: int
+    buy_cost_cents: int  # value + fees of every buy
+    sale_value_cents: int
+    proceeds_cents: int  # sale value less the sales' fees
+    day_trade: int  # min(bought, sold)
+    day_trade_cost_cents: int
+    day_trade_sales_cents: int
+    day_trade_proceeds_cents: int
+
+    @classmethod
+    def of(cls, ts: Iterable[Trade]) -> TickerDay:
+        buys = [t for t in ts if t.side == "BUY"]
+        sells = [t for t in ts if t.side == "SELL"]
+        bought, sold = sum(t.quantity for t in buys), sum(t.quantity for t in sells)
+        buy_cost = sum(t.value_cents + t.fees_cents for t in buys)
+        sale_value = sum(t.value_cents for t in sells)
+        proceeds = sale_value - sum(t.fees_cents for t in sells)
+        dt = min(bought, sold)
+        return cls(bought, sold, buy_cost, sale_value, proceeds, dt, _part(buy_cost, dt, bought),
+                   _part(sale_value, dt, sold), _part(proceeds, dt, sold))
+
+    @property
+    def swing_sales_cents(self) -> int:
+        return self.sale_value_cents - self.day_trade_sales_cents
+
+    @property
+    def day_trade_result_cents(self) -> int:
+        return self.day_trade_proceeds_cents - self.day_trade_cost_cents
+
+
+def _check(t: Trade) -> Trade:
+    if t.quantity <= 0 or t.price_cents <= 0 or t.fees_cents < 0 or t.side not in ("BUY", "SELL"):
+        raise ValueError(f"not a trade: {t}")
+    return t
+
+
+def _by_ticker(trades: Iterable[Trade]) -> dict[str, list[Trade]]:
+    out: dict[str, list[Trade]] = defaultdict(list)
+    for t in trades:
+        out[t.ticker].append(_check(t))
+    return out
+
+
+def _withholding(day: date, days: Iterable[TickerDay], rules: TaxRules) -> Withholding:
+    ds = list(days)
+    swing_sales = sum(d.swing_sales_cents for d in ds)
+    dt_base = max(0, sum(d.day_trade_result_cents for d in ds))
+    swing_irrf, dt_irrf = share_of(swing_sales, rules.swing_irrf), share_of(dt_base, rules.day_trade_irrf)
+    return Withholding(day, swing_sales, swing_irrf if swing_irrf >= rules.irrf_minimum_cents else 0,
+                       dt_base, dt_irrf if dt_irrf >= rules.irrf_minimum_cents else 0)
+
+
+def day_withholding(day: date, trades: Iterable[Trade], rules: TaxRules = RULES) -> Withholding:
+    """The IRRF of one investor's trading day, from that day's trades alone (the swing sales' value and the
+    day trades' net gain need no earlier holdings)."""
+    return _withholding(day, (TickerDay.of(ts) for ts in _by_ticker(trades).values()), rules)
+
+
 def realize(trades: Iterable[Trade], rules: TaxRules = RULES) -> Ledger:
     """Apply the trades day by day (within a day their order does not matter)."""
-    by_day: dict[date, dict[str, list[Trade]]] = defaultdict(lambda: defaultdict(list))
+    by_day: dict[date, list[Trade]] = defaultdict(list)
     out = Ledger()
     for t in trades:
-        if t.quantity <= 0 or t.price_cents <= 0 or t.fees_cents < 0 or t.side not in ("BUY", "SELL"):
-            raise ValueError(f"not a trade: {t}")
-        by_day[t.trade_date][t.ticker].append(t)
+        by_day[t.trade_date].append(t)
     for day in sorted(by_day):
-        swing_sales = 0
-        day_trade_net = 0
-        for ticker in sorted(by_day[day]):
-            ts = by_day[day][ticker]
+        tickers = _by_ticker(by_day[day])
+        figures: list[TickerDay] = []
+        for ticker in sorted(tickers):
+            ts = tickers[ticker]
             kind = ts[0].kind
             out.kinds[ticker] = kind
-            buys = [t for t in ts if t.side == "BUY"]
-            sells = [t for t in ts if t.side == "SELL"]
-            bought, sold = sum(t.quantity for t in buys), sum(t.quantity for t in sells)
-            buy_cost = sum(t.value_cents + t.fees_cents for t in buys)
-            sale_value = sum(t.value_cents for t in sells)
-            proceeds = sale_value - sum(t.fees_cents for t in sells)
-            dt = min(bought, sold)
+            d = TickerDay.of(ts)
+            figures.append(d)
             holding = out.holdings.setdefault(ticker, Holding())
-            dt_cost, dt_sales, dt_proceeds = (_part(buy_cost, dt, bought), _part(sale_value, dt, sold),
-                                              _part(proceeds, dt, sold))
-            if dt:
-                out.results.append(Result(day, ticker, kind, Trading.DAY_TRADE, dt, dt_sales, dt_proceeds,
-                                          dt_cost))
-                day_trade_net += dt_proceeds - dt_cost
-            if bought > dt:
-                holding.buy(bought - dt, buy_cost - dt_cost)
-            if sold > dt:
-                q = sold - dt
-                basis = holding.sell(q)
-                s = sale_value - dt_sales
-                out.results.append(Result(day, ticker, kind, Trading.SWING, q, s, proceeds - dt_proceeds, basis,
-                                          irrf_base_cents=s))
-                swing_sales += s
-        swing_irrf = share_of(swing_sales, rules.swing_irrf)
-        dt_base = max(0, day_trade_net)
-        dt_irrf = share_of(dt_base, rules.day_trade_irrf)
-        out.withholdings.append(Withholding(
-            day, swing_sales, swing_irrf if swing_irrf >= rules.irrf_minimum_cents else 0,
-            dt_base, dt_irrf if dt_irrf >= rules.irrf_minimum_cents else 0))
+            if d.day_trade:
+                out.results.append(Result(day, ticker, kind, Trading.DAY_TRADE, d.day_trade,
+                                          d.day_trade_sales_cents, d.day_trade_proceeds_cents,
+                                          d.day_trade_cost_cents))
+            if d.bought > d.day_trade:
+                holding.buy(d.bought - d.day_trade, d.buy_cost_cents - d.day_trade_cost_cents)
+            if d.sold > d.day_trade:
+                basis = holding.sell(d.sold - d.day_trade)
+                out.results.append(Result(day, ticker, kind, Trading.SWING, d.sold - d.day_trade,
+                                          d.swing_sales_cents, d.proceeds_cents - d.day_trade_proceeds_cents,
+                                          basis, irrf_base_cents=d.swing_sales_cents))
+        out.withholdings.append(_withholding(day, figures, rules))
     return out
 
 

@@ -9,6 +9,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 
+from mybroker.tax.gains import Trade
+from mybroker.tax.rules import AssetKind
 from mybroker.wallet.reservations import Side
 
 
@@ -26,11 +28,17 @@ class TradeClass:
     price_cents: int
     fees_cents: int
     day_trade_quantity: int
+    instrument: str  # as traded: PETR4 (round lot) or PETR4F (fractional market)
     id: int = 0  # arrival order
 
     @property
     def swing_quantity(self) -> int:
         return self.quantity - self.day_trade_quantity
+
+    def for_tax(self, kind: AssetKind) -> Trade:
+        """The fill as the income-tax rules read it (the holding's kind comes from the asset catalog)."""
+        return Trade(self.trade_date, self.ticker, kind, self.side.value, self.quantity, self.price_cents,
+                     self.fees_cents)
 
 
 def classify(day: Iterable[TradeClass], fill: TradeClass) -> tuple[TradeClass, list[TradeClass]]:

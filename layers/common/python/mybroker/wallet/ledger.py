@@ -18,7 +18,8 @@ BRL = "BRL"
 PIX = "system:pix"  # the outside world: simulated PIX transfers in and out
 CLEARING = "system:clearing"  # B3's clearing house: the counterparty of every trade
 B3_FEES = "system:b3-fees"  # B3 trading + settlement fees charged to investors
-SYSTEM_ACCOUNTS = (PIX, CLEARING, B3_FEES)
+IRRF = "system:irrf"  # income tax withheld at source ("dedo-duro"), owed to Receita Federal
+SYSTEM_ACCOUNTS = (PIX, CLEARING, B3_FEES, IRRF)
 
 
 class Bucket(StrEnum):

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime
 
 from mybroker.wallet.daytrade import TradeClass
 from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, FloorBreached, JournalEntry, Posting
-from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
+from mybroker.wallet.ports import DayWithholding, PendingSettlement, StatementLine, StoredEntry
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
 
@@ -29,6 +29,7 @@ class _State:
     settlements: dict[int, PendingSettlement] = field(default_factory=dict)
     reserved_at: dict[tuple[str, str], datetime] = field(default_factory=dict)
     trade_classes: dict[int, TradeClass] = field(default_factory=dict)
+    withholdings: dict[tuple[str, date], DayWithholding] = field(default_factory=dict)
 
 
 def is_system(account_id: str) -> bool:
@@ -104,9 +105,9 @@ class MemoryTx:
             return sum(x.value_cents - x.fees_cents for x in open_ if x.side is Side.SELL)
         return sum(x.quantity for x in open_ if x.side is Side.BUY and x.ticker == asset)
 
-    def day_fills(self, account_id: str, ticker: str, trade_date: date) -> list[TradeClass]:
+    def day_fills(self, account_id: str, ticker: str | None, trade_date: date) -> list[TradeClass]:
         return [x for _, x in sorted(self.s.trade_classes.items()) if x.account_id == account_id
-                and x.ticker == ticker and x.trade_date == trade_date]
+                and (ticker is None or x.ticker == ticker) and x.trade_date == trade_date]
 
     def add_trade_class(self, item: TradeClass) -> None:
         if any(x.source_key == item.source_key for x in self.s.trade_classes.values()):
@@ -117,6 +118,19 @@ class MemoryTx:
     def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None:
         item = self.s.trade_classes[trade_class_id]
         self.s.trade_classes[trade_class_id] = replace(item, day_trade_quantity=day_trade_quantity)
+
+    def save_withholding(self, item: DayWithholding) -> None:
+        old = self.s.withholdings.get((item.account_id, item.trade_date))
+        if old is not None and old.withheld:
+            raise ValueError(f"the IRRF of {item.trade_date} was already withheld")
+        self.s.withholdings[(item.account_id, item.trade_date)] = item
+
+    def withholding(self, account_id: str, trade_date: date) -> DayWithholding | None:
+        return self.s.withholdings.get((account_id, trade_date))
+
+    def mark_withheld(self, account_id: str, trade_date: date) -> None:
+        key = (account_id, trade_date)
+        self.s.withholdings[key] = replace(self.s.withholdings[key], withheld=True)
 
 
 class MemoryStore:
@@ -189,3 +203,11 @@ class MemoryStore:
     def trade_classes(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
         return [x for _, x in sorted(self.s.trade_classes.items()) if x.account_id == account_id
                 and (start is None or x.trade_date >= start) and (end is None or x.trade_date <= end)]
+
+    def due_withholdings(self, today: date, limit: int) -> list[tuple[str, date]]:
+        return [k for k, w in sorted(self.s.withholdings.items())
+                if not w.withheld and w.total_cents > 0 and w.settle_date <= today][:limit]
+
+    def withholdings(self, account_id: str, start: date | None, end: date | None) -> list[DayWithholding]:
+        return [w for (acc, d), w in sorted(self.s.withholdings.items()) if acc == account_id
+                and (start is None or d >= start) and (end is None or d <= end)]

@@ -30,7 +30,7 @@ from sqlalchemy.dialects.mysql import insert
 
 from mybroker.wallet.daytrade import TradeClass
 from mybroker.wallet.ledger import BRL, BalanceKey, Bucket, FloorBreached, JournalEntry
-from mybroker.wallet.ports import PendingSettlement, StatementLine, StoredEntry
+from mybroker.wallet.ports import DayWithholding, PendingSettlement, StatementLine, StoredEntry
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
 
@@ -117,12 +117,24 @@ trade_classes = Table(
     Column("account_id", String(64), nullable=False),
     Column("order_id", String(64), nullable=False),
     Column("ticker", String(12), nullable=False),
+    Column("instrument", String(12), nullable=False),
     Column("trade_date", Date, nullable=False),
     Column("side", String(4), nullable=False),
     Column("quantity", BigInteger, nullable=False),
     Column("price_cents", BigInteger, nullable=False),
     Column("fees_cents", BigInteger, nullable=False),
     Column("day_trade_quantity", BigInteger, nullable=False),
+)
+withholdings = Table(
+    "withholdings", metadata,
+    Column("account_id", String(64), primary_key=True),
+    Column("trade_date", Date, primary_key=True),
+    Column("settle_date", Date, nullable=False),
+    Column("swing_base_cents", BigInteger, nullable=False),
+    Column("swing_cents", BigInteger, nullable=False),
+    Column("day_trade_base_cents", BigInteger, nullable=False),
+    Column("day_trade_cents", BigInteger, nullable=False),
+    Column("withheld", Boolean, nullable=False),
 )
 processed_events = Table(
     "processed_events", metadata,
@@ -202,7 +214,12 @@ def _settlement(row: Any) -> PendingSettlement:
 
 def _trade_class(row: Any) -> TradeClass:
     return TradeClass(row.source_key, row.account_id, row.order_id, row.ticker, row.trade_date, Side(row.side),
-                      row.quantity, row.price_cents, row.fees_cents, row.day_trade_quantity, row.id)
+                      row.quantity, row.price_cents, row.fees_cents, row.day_trade_quantity, row.instrument, row.id)
+
+
+def _withholding(row: Any) -> DayWithholding:
+    return DayWithholding(row.account_id, row.trade_date, row.settle_date, row.swing_base_cents, row.swing_cents,
+                          row.day_trade_base_cents, row.day_trade_cents, bool(row.withheld))
 
 
 class MySqlTx:
@@ -300,21 +317,48 @@ class MySqlTx:
                                                                settlements.c.ticker == asset)
         return int(self.c.execute(q).scalar() or 0)
 
-    def day_fills(self, account_id: str, ticker: str, trade_date: date) -> list[TradeClass]:
-        rows = self.c.execute(select(trade_classes).where(
-            trade_classes.c.account_id == account_id, trade_classes.c.ticker == ticker,
-            trade_classes.c.trade_date == trade_date).order_by(trade_classes.c.id)).all()
+    def day_fills(self, account_id: str, ticker: str | None, trade_date: date) -> list[TradeClass]:
+        q = select(trade_classes).where(trade_classes.c.account_id == account_id,
+                                        trade_classes.c.trade_date == trade_date)
+        if ticker is not None:
+            q = q.where(trade_classes.c.ticker == ticker)
+        rows = self.c.execute(q.order_by(trade_classes.c.id)).all()
         return [_trade_class(r) for r in rows]
 
     def add_trade_class(self, item: TradeClass) -> None:
         self.c.execute(trade_classes.insert().values(
             source_key=item.source_key, account_id=item.account_id, order_id=item.order_id, ticker=item.ticker,
+            instrument=item.instrument,
             trade_date=item.trade_date, side=item.side.value, quantity=item.quantity,
             price_cents=item.price_cents, fees_cents=item.fees_cents, day_trade_quantity=item.day_trade_quantity))
 
     def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None:
         self.c.execute(update(trade_classes).where(trade_classes.c.id == trade_class_id)
                        .values(day_trade_quantity=day_trade_quantity))
+
+    def save_withholding(self, item: DayWithholding) -> None:
+        values = {"settle_date": item.settle_date, "swing_base_cents": item.swing_base_cents,
+                  "swing_cents": item.swing_cents, "day_trade_base_cents": item.day_trade_base_cents,
+                  "day_trade_cents": item.day_trade_cents}
+        old = self.withholding(item.account_id, item.trade_date)
+        if old is None:
+            self.c.execute(withholdings.insert().values(account_id=item.account_id, trade_date=item.trade_date,
+                                                        withheld=False, **values))
+        elif old.withheld:
+            raise ValueError(f"the IRRF of {item.trade_date} was already withheld")
+        else:
+            self.c.execute(update(withholdings).where(withholdings.c.account_id == item.account_id,
+                                                      withholdings.c.trade_date == item.trade_date).values(**values))
+
+    def withholding(self, account_id: str, trade_date: date) -> DayWithholding | None:
+        row = self.c.execute(select(withholdings).where(withholdings.c.account_id == account_id,
+                                                        withholdings.c.trade_date == trade_date)
+                             .with_for_update()).first()
+        return _withholding(row) if row else None
+
+    def mark_withheld(self, account_id: str, trade_date: date) -> None:
+        self.c.execute(update(withholdings).where(withholdings.c.account_id == account_id,
+                                                  withholdings.c.trade_date == trade_date).values(withheld=True))
 
 
 class MySqlStore:
@@ -432,3 +476,20 @@ class MySqlStore:
             q = q.where(trade_classes.c.trade_date <= end)
         with self.engine.connect() as c:
             return [_trade_class(r) for r in c.execute(q.order_by(trade_classes.c.id)).all()]
+
+    def due_withholdings(self, today: date, limit: int) -> list[tuple[str, date]]:
+        with self.engine.connect() as c:
+            rows = c.execute(select(withholdings.c.account_id, withholdings.c.trade_date).where(
+                withholdings.c.withheld.is_(False), withholdings.c.settle_date <= today,
+                withholdings.c.swing_cents + withholdings.c.day_trade_cents > 0)
+                .order_by(withholdings.c.settle_date, withholdings.c.account_id).limit(limit)).all()
+        return [(r.account_id, r.trade_date) for r in rows]
+
+    def withholdings(self, account_id: str, start: date | None, end: date | None) -> list[DayWithholding]:
+        q = select(withholdings).where(withholdings.c.account_id == account_id)
+        if start is not None:
+            q = q.where(withholdings.c.trade_date >= start)
+        if end is not None:
+            q = q.where(withholdings.c.trade_date <= end)
+        with self.engine.connect() as c:
+            return [_withholding(r) for r in c.execute(q.order_by(withholdings.c.trade_date)).all()]

@@ -53,6 +53,24 @@ class StatementLine:
     amount: int
 
 
+@dataclass(frozen=True)
+class DayWithholding:
+    """The IRRF of one investor's trading day, withheld from settled cash when that day's trades settle."""
+
+    account_id: str
+    trade_date: date
+    settle_date: date
+    swing_base_cents: int
+    swing_cents: int
+    day_trade_base_cents: int
+    day_trade_cents: int
+    withheld: bool = False
+
+    @property
+    def total_cents(self) -> int:
+        return self.swing_cents + self.day_trade_cents
+
+
 class WalletTx(Protocol):
     def lock_account(self, account_id: str, create: bool) -> bool:
         """Lock the account's row for this transaction (creating it when ``create``); False if absent."""
@@ -72,11 +90,16 @@ class WalletTx(Protocol):
     def unsettled_credit(self, account_id: str, asset: str) -> int:
         """What unsettled trades will still credit: sale proceeds (BRL, net of fees) or bought shares."""
 
-    def day_fills(self, account_id: str, ticker: str, trade_date: date) -> list[TradeClass]:
-        """The account's classified fills of a holding on a trade date, in arrival order."""
+    def day_fills(self, account_id: str, ticker: str | None, trade_date: date) -> list[TradeClass]:
+        """The account's classified fills of a holding (or of every holding) on a trade date, in arrival order."""
 
     def add_trade_class(self, item: TradeClass) -> None: ...
     def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None: ...
+    def save_withholding(self, item: DayWithholding) -> None:
+        """Insert or replace the day's figures (never one already withheld)."""
+
+    def withholding(self, account_id: str, trade_date: date) -> DayWithholding | None: ...
+    def mark_withheld(self, account_id: str, trade_date: date) -> None: ...
 
 
 class WalletStore(Protocol):
@@ -97,5 +120,10 @@ class WalletStore(Protocol):
     def user_balances(self, account_id: str | None) -> dict[BalanceKey, int]: ...
     def user_balances_from_postings(self, account_id: str | None) -> dict[BalanceKey, int]: ...
     def held_by_reservations(self, account_id: str | None) -> dict[BalanceKey, int]: ...
+    def due_withholdings(self, today: date, limit: int) -> list[tuple[str, date]]:
+        """(account, trade date) of IRRF not yet withheld whose trades settle on or before ``today``."""
+
+    def withholdings(self, account_id: str, start: date | None, end: date | None) -> list[DayWithholding]: ...
+
     def trade_classes(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
         """The account's classified fills with ``start <= trade_date <= end``, in arrival order."""

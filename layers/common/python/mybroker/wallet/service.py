@@ -13,12 +13,15 @@ from enum import StrEnum
 
 from mybroker.b3.calendar import settlement_date
 from mybroker.contracts.orders import TERMINAL_STATUSES, OrderEvent, OrderEventType
+from mybroker.tax.gains import day_withholding
+from mybroker.tax.rules import RULES, AssetKind, TaxRules
 from mybroker.wallet import reservations as rsv
 from mybroker.wallet.daytrade import TradeClass, classify
 from mybroker.wallet.ledger import (
     B3_FEES,
     BRL,
     CLEARING,
+    IRRF,
     PIX,
     Bucket,
     FloorBreached,
@@ -29,7 +32,7 @@ from mybroker.wallet.ledger import (
     reconcile,
     system,
 )
-from mybroker.wallet.ports import PendingSettlement, StoredEntry, WalletStore, WalletTx
+from mybroker.wallet.ports import DayWithholding, PendingSettlement, StoredEntry, WalletStore, WalletTx
 from mybroker.wallet.reservations import Change, Reservation, ReservationStatus, Side
 
 MAX_AMOUNT_CENTS = 100_000_000_000  # R$1 billion per transfer
@@ -82,9 +85,10 @@ class EventOutcome(StrEnum):
 
 
 class Wallet:
-    def __init__(self, store: WalletStore, policy: BuyingPower = BuyingPower()) -> None:
+    def __init__(self, store: WalletStore, policy: BuyingPower = BuyingPower(), tax_rules: TaxRules = RULES) -> None:
         self.store = store
         self.policy = policy
+        self.tax_rules = tax_rules
 
     # --- cash in and out ---------------------------------------------------------------------------
     def _transfer(self, kind: str, account_id: str, key: str, amount_cents: int) -> tuple[Transfer, bool]:
@@ -297,18 +301,23 @@ class Wallet:
         tx.add_settlement(PendingSettlement(ev.event_id, me, r.order_id, r.side, r.ticker, f.quantity, value,
                                             f.fees_cents, trade_date, settlement_date(trade_date)))
         self._classify(tx, TradeClass(ev.event_id, me, r.order_id, r.ticker, trade_date, r.side, f.quantity,
-                                      f.price_cents, f.fees_cents, 0))
+                                      f.price_cents, f.fees_cents, 0, r.instrument))
         if gave_back:
             self._release_settled_credit(tx, me, BRL if r.side is Side.BUY else r.ticker)
 
-    @staticmethod
-    def _classify(tx: WalletTx, fill: TradeClass) -> None:
+    def _classify(self, tx: WalletTx, fill: TradeClass) -> None:
         """Day trade or swing, in the fill's transaction: matched against the investor's earlier fills of the
-        same holding and trade date (the earlier ones' day-trade part grows with it)."""
+        same holding and trade date (the earlier ones' day-trade part grows with it). The day's IRRF is
+        recomputed from all of that day's fills, to be withheld when they settle."""
         classified, grown = classify(tx.day_fills(fill.account_id, fill.ticker, fill.trade_date), fill)
         tx.add_trade_class(classified)
         for g in grown:
             tx.set_day_trade_quantity(g.id, g.day_trade_quantity)
+        day = [t.for_tax(AssetKind.STOCK) for t in tx.day_fills(fill.account_id, None, fill.trade_date)]
+        w = day_withholding(fill.trade_date, day, self.tax_rules)  # IRRF does not depend on the kind
+        tx.save_withholding(DayWithholding(fill.account_id, fill.trade_date, settlement_date(fill.trade_date),
+                                           w.swing_base_cents, w.swing_cents, w.day_trade_base_cents,
+                                           w.day_trade_cents))
 
     def trades(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
         return self.store.trade_classes(account_id, start, end)
@@ -334,7 +343,34 @@ class Wallet:
                                                  key=f"settle:{item.source_key}")
                     done += 1
             if len(due) < batch:
-                return done
+                break
+        self.withhold_due(today, batch)
+        return done
+
+    def withhold_due(self, today: date, batch: int = 500) -> int:
+        """Withhold each trading day's IRRF from settled cash once that day's trades have settled (the sale
+        proceeds are then available). Under the floor: if the investor has already spent them, nothing moves
+        and the withholding waits for the next run. Idempotent."""
+        withheld = 0
+        for account_id, trade_date in self.store.due_withholdings(today, batch):
+            try:
+                with self.store.transaction() as tx:
+                    tx.lock_account(account_id, create=False)
+                    w = tx.withholding(account_id, trade_date)
+                    if w is None or w.withheld or w.settle_date > today:
+                        continue
+                    memo = (f"IRRF {trade_date.isoformat()}: {brl(w.swing_cents)} on sales of "
+                            f"{brl(w.swing_base_cents)}, {brl(w.day_trade_cents)} on a day-trade gain of "
+                            f"{brl(w.day_trade_base_cents)}")
+                    tx.post(JournalEntry(f"irrf:{account_id}:{trade_date.isoformat()}", account_id, "irrf",
+                                         trade_date.isoformat(), memo,
+                                         (Posting(account_id, Bucket.AVAILABLE, BRL, -w.total_cents),
+                                          Posting(IRRF, Bucket.MAIN, BRL, w.total_cents))))
+                    tx.mark_withheld(account_id, trade_date)
+                    withheld += 1
+            except FloorBreached:
+                log.warning("IRRF of %s on %s waits: settled cash is short", account_id, trade_date)
+        return withheld
 
     @staticmethod
     def _payment_entry(s: PendingSettlement) -> JournalEntry:
