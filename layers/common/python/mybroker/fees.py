@@ -16,12 +16,17 @@ from datetime import date
 class FeeSchedule:
     effective_from: date
     b3_bps_times_100: int  # 2.30 bps -> 230 (hundredths of a basis point, to stay in integers)
+    # the part of it that is the settlement fee (taxa de liquidação); the rest is the trading fee (emolumentos)
+    settlement_bps_times_100: int
     commission_cents: int = 0
 
 
 SCHEDULES: tuple[FeeSchedule, ...] = (
-    FeeSchedule(effective_from=date(2019, 1, 1), b3_bps_times_100=300),  # trading 0.5 + settlement 2.5 bps
-    FeeSchedule(effective_from=date(2025, 8, 1), b3_bps_times_100=230),
+    # the old table for individuals: trading 0.50 + settlement 2.50 bps
+    FeeSchedule(effective_from=date(2019, 1, 1), b3_bps_times_100=300, settlement_bps_times_100=250),
+    # since August 2025 B3 publishes one rate per band (2.30 bps up to R$3M a day); its split is not published
+    # where we could confirm it, so the split of the old 2.30 bps table is kept: trading 0.50 + settlement 1.80
+    FeeSchedule(effective_from=date(2025, 8, 1), b3_bps_times_100=230, settlement_bps_times_100=180),
 )
 
 
@@ -40,3 +45,12 @@ def b3_fees_cents(traded_value_cents: int, day: date) -> int:
     s = schedule_on(day)
     # value * bps / 10_000, with bps in hundredths: value * b / 1_000_000, ceiling in integers
     return -(-traded_value_cents * s.b3_bps_times_100 // 1_000_000) + s.commission_cents
+
+
+def b3_fee_parts(traded_value_cents: int, fees_cents: int, day: date) -> tuple[int, int]:
+    """(trading fee, settlement fee) of a trade charged ``fees_cents``, as a brokerage note shows them: the
+    settlement fee at its rate rounded up, the trading fee the rest, so the two always add up to the charge."""
+    s = schedule_on(day)
+    settlement = -(-max(traded_value_cents, 0) * s.settlement_bps_times_100 // 1_000_000)
+    settlement = min(settlement, fees_cents - s.commission_cents)
+    return fees_cents - s.commission_cents - settlement, settlement
