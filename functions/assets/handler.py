@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.assets.catalog import (
@@ -25,6 +25,7 @@ from mybroker.assets.repository import DuplicateInstrument
 from mybroker.assets.wiring import catalog, publisher
 from mybroker.contracts.api import Camel
 from mybroker.contracts.assets import AssetEventType
+from mybroker.contracts.requests import PageLimit, PageOffset, TickerText
 from mybroker.http import DomainError, NotFound, principal, require_admin, resolver
 from mybroker.outbox import OutboxMessage, publish_and_mark
 from pydantic import ValidationError
@@ -48,8 +49,8 @@ def list_instruments(
     q: Annotated[str | None, Query(max_length=40, description="part of a ticker or name")] = None,
     kind: Annotated[InstrumentKind | None, Query()] = None,
     status: Annotated[InstrumentStatus | None, Query()] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[PageLimit, Query()] = 50,
+    offset: Annotated[PageOffset, Query()] = 0,
 ) -> InstrumentPage:
     principal(app)
     items, total = catalog().search(q.upper() if q else None, kind, status, limit, offset)
@@ -57,7 +58,7 @@ def list_instruments(
 
 
 @app.get("/assets/<ticker>")
-def get_instrument(ticker: str) -> InstrumentView:
+def get_instrument(ticker: Annotated[TickerText, Path()]) -> InstrumentView:
     principal(app)
     found = catalog().get(ticker.upper().removesuffix("F") if len(ticker) > 5 else ticker.upper())
     if found is None:
@@ -91,7 +92,7 @@ def create_instrument(body: InstrumentCreate) -> Response[InstrumentView]:
 
 
 @app.patch("/assets/<ticker>")
-def update_instrument(ticker: str, body: InstrumentPatch) -> InstrumentView:
+def update_instrument(ticker: Annotated[TickerText, Path()], body: InstrumentPatch) -> InstrumentView:
     admin = require_admin(app)
     current = catalog().get(ticker.upper())
     if current is None:

@@ -12,13 +12,14 @@ from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.b3.session import DaySchedule, Phase, day_schedule, local, next_change, phase_at, variant_for
 from mybroker.clock import SystemClock
 from mybroker.contracts.api import Camel
 from mybroker.contracts.exchange import BOOK_KEY, BookSnapshot
 from mybroker.contracts.quotes import QuoteEvent
+from mybroker.contracts.requests import IsoDateTime, QueryInt, TickerText
 from mybroker.http import DomainError, NotFound, error_response, principal, resolver
 from mybroker.market_data import config
 from mybroker.market_data.cache import QuoteCache
@@ -207,7 +208,7 @@ def quotes(
 
 
 @app.get("/quotes/<ticker>")
-def quote(ticker: str) -> QuoteView:
+def quote(ticker: Annotated[TickerText, Path()]) -> QuoteView:
     principal(app)
     t = _ticker(ticker)
     q = _latest(t)
@@ -218,11 +219,11 @@ def quote(ticker: str) -> QuoteView:
 
 @app.get("/quotes/<ticker>/history")
 def history(
-    ticker: str,
+    ticker: Annotated[TickerText, Path()],
     interval: Annotated[Interval, Query(description="bar size")] = "1d",
-    start: Annotated[datetime | None, Query(description="ISO 8601; naive = São Paulo time")] = None,
-    end: Annotated[datetime | None, Query(description="ISO 8601, exclusive; default now")] = None,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    start: Annotated[IsoDateTime | None, Query(description="ISO 8601; naive = São Paulo time")] = None,
+    end: Annotated[IsoDateTime | None, Query(description="ISO 8601, exclusive; default now")] = None,
+    limit: Annotated[QueryInt, Query(ge=1, le=5000)] = 1000,
 ) -> History:
     principal(app)
     t = _ticker(ticker)
@@ -242,7 +243,7 @@ def _windows(s: DaySchedule | None) -> list[WindowView]:
 
 @app.get("/market/status")
 def market_status(
-    at: Annotated[datetime | None, Query(description="instant to ask about (default now)")] = None,
+    at: Annotated[IsoDateTime | None, Query(description="instant to ask about (default now)")] = None,
 ) -> MarketStatus:
     principal(app)
     now = local(_aware(at) or _now())
@@ -254,7 +255,7 @@ def market_status(
 
 
 @app.get("/market/book/<ticker>")
-def book(ticker: str) -> BookView:
+def book(ticker: Annotated[TickerText, Path()]) -> BookView:
     """The exchange's book of a ticker (``PETR4`` or the fractional ``PETR4F``): phase, reference and last
     price, and the ten best aggregated price levels a side, as the engine last published it."""
     principal(app)

@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics, Tracer
 from aws_lambda_powertools.event_handler import Response, content_types
-from aws_lambda_powertools.event_handler.openapi.params import Body, Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.idempotency import IdempotencyConfig, idempotent_function
 from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -25,7 +24,8 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.orders import OrderStatus
-from mybroker.http import principal, resolver, service_caller
+from mybroker.contracts.requests import Identifier, IsoDate, PageLimit, PageOffset
+from mybroker.http import error_response, principal, resolver, service_caller
 from mybroker.orders.api import OrderPage, OrderView, PlaceOrderBody, ReplaceOrderBody
 from mybroker.orders.domain import OrderError
 from mybroker.orders.idempotency import ValidatingRedisPersistence
@@ -51,10 +51,10 @@ def _json(status: int, body: Any) -> Response[str]:
 
 @app.exception_handler(OrderError)  # type: ignore[untyped-decorator]
 def _refused(exc: OrderError) -> Response[str]:
-    body: dict[str, Any] = {"code": exc.code, "message": exc.message}
     if exc.field:
-        body["field"] = exc.field
-    return _json(exc.status, body)
+        return error_response(exc.status, exc.code, exc.message, [{"field": exc.field, "reason": exc.message}],
+                              field=exc.field)
+    return error_response(exc.status, exc.code, exc.message)
 
 
 def _authorization() -> str:
@@ -101,9 +101,9 @@ def _place_direct(request: dict[str, Any]) -> dict[str, Any]:
 def list_orders(
     status: Annotated[OrderStatus | None, Query()] = None,
     ticker: Annotated[str | None, Query(max_length=12, pattern=r"^[A-Za-z0-9]+$")] = None,
-    trade_date: Annotated[date | None, Query(alias="date", description="trade date, YYYY-MM-DD")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    trade_date: Annotated[IsoDate | None, Query(alias="date", description="trade date, YYYY-MM-DD")] = None,
+    limit: Annotated[PageLimit, Query()] = 50,
+    offset: Annotated[PageOffset, Query()] = 0,
 ) -> OrderPage:
     account = principal(app).user_id
     items, total = service().search(account, status, ticker, trade_date, limit, offset)
@@ -111,7 +111,7 @@ def list_orders(
 
 
 @app.get("/orders/<orderId>")
-def get_order(orderId: str) -> OrderView:
+def get_order(orderId: Annotated[Identifier, Path()]) -> OrderView:
     account = principal(app).user_id
     svc = service()
     order = svc.get(account, orderId)
@@ -119,7 +119,7 @@ def get_order(orderId: str) -> OrderView:
 
 
 @app.get("/internal/orders/<orderId>")
-def read_back_order(orderId: str) -> OrderView:
+def read_back_order(orderId: Annotated[Identifier, Path()]) -> OrderView:
     """For a service (the wallet's reservation sweeper, SigV4): any account's order by id; 404 ORDER_NOT_FOUND
     means it was certainly never stored."""
     service_caller(app)
@@ -127,13 +127,13 @@ def read_back_order(orderId: str) -> OrderView:
 
 
 @app.delete("/orders/<orderId>")
-def cancel_order(orderId: str) -> Response[str]:
+def cancel_order(orderId: Annotated[Identifier, Path()]) -> Response[str]:
     order = service().cancel(principal(app).user_id, orderId)
     return _json(202, OrderView.of(order).model_dump(mode="json"))
 
 
 @app.patch("/orders/<orderId>")
-def replace_order(orderId: str, body: Annotated[ReplaceOrderBody, Body()]) -> Response[str]:
+def replace_order(orderId: Annotated[Identifier, Path()], body: Annotated[ReplaceOrderBody, Body()]) -> Response[str]:
     order = service().replace(principal(app).user_id, _authorization(), orderId, body.quantity, body.price_cents)
     return _json(202, OrderView.of(order).model_dump(mode="json"))
 

@@ -15,6 +15,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mybroker.contracts.requests import Cursor, IsoDate, PageLimit
 from mybroker.db import engine, retry_deadlocks
 from mybroker.http import error_response, principal, resolver
 from mybroker.market_data.cache import DEFAULT_PREFIX, QuoteCache
@@ -132,11 +133,11 @@ def get_positions() -> PositionsView:
 
 @app.get("/wallet/statement")
 def get_statement(
-    start: Annotated[date | None, Query(alias="from", description="first day (Brasília), inclusive")] = None,
-    end: Annotated[date | None, Query(alias="to", description="last day (Brasília), inclusive")] = None,
+    start: Annotated[IsoDate | None, Query(alias="from", description="first day (Brasília), inclusive")] = None,
+    end: Annotated[IsoDate | None, Query(alias="to", description="last day (Brasília), inclusive")] = None,
     asset: Annotated[str | None, Query(max_length=12, description="BRL or a ticker")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    cursor: Annotated[int | None, Query(ge=1, description="nextCursor of the previous page")] = None,
+    limit: Annotated[PageLimit, Query()] = 50,
+    cursor: Annotated[Cursor | None, Query(description="nextCursor of the previous page")] = None,
 ) -> StatementView:
     account_id = me()
     if asset is not None and asset.upper() != "BRL":
@@ -157,8 +158,8 @@ MAX_TRADES_DAYS = 366
 
 @app.get("/wallet/trades")
 def get_trades(
-    start: Annotated[date, Query(alias="from", description="first trade date, inclusive")],
-    end: Annotated[date, Query(alias="to", description="last trade date, inclusive (at most 366 days after from)")],
+    start: Annotated[IsoDate, Query(alias="from", description="first trade date, inclusive")],
+    end: Annotated[IsoDate, Query(alias="to", description="last trade date, inclusive (at most 366 days after from)")],
 ) -> TradesView:
     """Every fill of the user in the period, classified day trade or swing, and the per-day figures."""
     if end < start or (end - start).days >= MAX_TRADES_DAYS:

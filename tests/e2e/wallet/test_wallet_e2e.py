@@ -148,11 +148,38 @@ def test_deposits_and_withdrawals_are_idempotent(user: User) -> None:
 
 
 @pytest.mark.parametrize("body", [{"amountCents": 0, "idempotencyKey": "x"}, {"amountCents": "ten"},
-                                  {"amountCents": 10.5, "idempotencyKey": "x"}, [], {"idempotencyKey": "x"},
-                                  {"amountCents": 10**15, "idempotencyKey": "x"}])
+                                  {"amountCents": 10.5, "idempotencyKey": "x"}, {"idempotencyKey": "x"},
+                                  {"amountCents": 10**15, "idempotencyKey": "x"},
+                                  {"amountCents": "100", "idempotencyKey": "x"},
+                                  {"amountCents": True, "idempotencyKey": "x"},
+                                  {"amountCents": 100.0, "idempotencyKey": "x"}])
 def test_bad_transfers_are_422_with_the_field(user: User, body: Any) -> None:
     r = user.post("/wallet/deposits", body)
     assert r.status == 422 and r.body["code"] == "VALIDATION_ERROR", r.body
+    assert r.body["errors"] and r.body["errors"][0]["field"] == "amountCents", r.body
+    assert wallet(user)["availableCents"] == 0
+
+
+@pytest.mark.parametrize(("raw", "status", "code"), [
+    (b"[]", 422, "BODY_NOT_OBJECT"),
+    (b'[{"amountCents": 100, "idempotencyKey": "x"}]', 422, "BODY_NOT_OBJECT"),
+    (b'{"amountCents": 1' + b"0" * 5000 + b', "idempotencyKey": "x"}', 400, "NUMBER_TOO_LONG"),
+    (b"[" * 5_000 + b"]" * 5_000, 400, "JSON_TOO_DEEP"),
+    (b"[" * 50_000 + b"]" * 50_000, 413, "PAYLOAD_TOO_LARGE"),
+    (b'{"amountCents": 100, "amountCents": 1, "idempotencyKey": "x"}', 400, "DUPLICATE_KEY"),
+    (b'{"amountCents": NaN, "idempotencyKey": "x"}', 400, "MALFORMED_JSON"),
+    (b'{"amountCents": 100,', 400, "MALFORMED_JSON"),
+])
+def test_malformed_bodies_are_refused_before_validation(user: User, raw: bytes, status: int, code: str) -> None:
+    req = urllib.request.Request(f"{API}/wallet/deposits", data=raw, method="POST", headers={
+        "Authorization": f"Bearer {user.token}", "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as r:
+            got, body = r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        got, body = e.code, json.loads(e.read())
+    assert (got, body["code"]) == (status, code), body
+    assert wallet(user)["availableCents"] == 0
 
 
 def test_unauthenticated_calls_are_refused_and_the_docs_are_public(user: User) -> None:

@@ -1,16 +1,29 @@
 """What every HTTP function shares: a Powertools resolver with pydantic validation and OpenAPI, the
-caller's identity from the JWT authorizer, and errors as 4xx JSON with a machine-readable code."""
+caller's identity from the JWT authorizer, and errors as 4xx JSON with a machine-readable code.
+
+Every refusal has one shape, ``{"code", "message", "errors": [{"field", "reason"}]}`` (``errors`` may be
+empty; ``field`` is added when one field is at fault). A request body is parsed by :func:`strict_json`
+before any validation: it must be a JSON object of bounded size, depth and number length (``docs/api.md``).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
-from aws_lambda_powertools.event_handler.openapi.exceptions import RequestValidationError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
+
+MAX_BODY_BYTES = 16 * 1024  # a request body: every body the APIs take is a small flat object
+MAX_JSON_DEPTH = 8  # nested objects/arrays in a body
+MAX_NUMBER_CHARS = 24  # characters in one JSON number literal (an int64 has 19 digits)
 
 
 class DomainError(Exception):
@@ -34,9 +47,124 @@ class Forbidden(DomainError):
     status = 403
 
 
-def error_response(status: int, code: str, message: str, **extra: Any) -> Response[str]:
+def error_response(status: int, code: str, message: str, errors: list[dict[str, str]] | None = None,
+                   **extra: Any) -> Response[str]:
+    """The one error shape: ``{"code", "message", "errors": [{"field", "reason"}], ...extra}``."""
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON,
-                    body=json.dumps({"code": code, "message": message, **extra}))
+                    body=json.dumps({"code": code, "message": message, "errors": errors or [], **extra}))
+
+
+class MalformedBody(DomainError):
+    """A body that is not one bounded JSON object: refused before any field is looked at."""
+
+    status = 400
+
+
+class _NumberTooLong(Exception):
+    pass
+
+
+def _bounded(text: str) -> str:
+    if len(text) > MAX_NUMBER_CHARS:
+        raise _NumberTooLong(text[:12])
+    return text
+
+
+def _int(text: str) -> int:
+    return int(_bounded(text))
+
+
+def _float(text: str) -> float:
+    return float(_bounded(text))
+
+
+def _no_constant(name: str) -> Any:
+    raise MalformedBody("MALFORMED_JSON", f"not JSON: {name} (numbers are finite)")
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise MalformedBody("DUPLICATE_KEY", f"the key {key[:40]!r} appears twice in one object")
+        obj[key] = value
+    return obj
+
+
+def _too_deep(text: str) -> bool:
+    """Whether ``[`` and ``{`` nest deeper than ``MAX_JSON_DEPTH`` outside strings: one pass, no recursion (the
+    parser's own recursion would raise RecursionError on 50,000 levels)."""
+    depth = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return True
+        elif ch in "]}":
+            depth -= 1
+    return False
+
+
+def _strings(value: Any) -> Iterable[str]:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
+def strict_json(text: str) -> dict[str, Any]:
+    """A request body as the APIs take it, or :class:`MalformedBody`: at most ``MAX_BODY_BYTES`` of UTF-8 JSON
+    (413 over), one object (422 for an array or a scalar), nested at most ``MAX_JSON_DEPTH`` deep, numbers of at
+    most ``MAX_NUMBER_CHARS`` characters (5,000 digits would make ``int()`` raise), no NaN or Infinity, no key
+    twice in an object, no unpaired surrogate in a string (400 for each)."""
+    if len(text) > MAX_BODY_BYTES or len(text.encode("utf-8", "surrogatepass")) > MAX_BODY_BYTES:
+        raise MalformedBody("PAYLOAD_TOO_LARGE", f"the body exceeds {MAX_BODY_BYTES} bytes", 413)
+    if _too_deep(text):
+        raise MalformedBody("JSON_TOO_DEEP", f"the body nests deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        value = json.loads(text, parse_int=_int, parse_float=_float, parse_constant=_no_constant,
+                           object_pairs_hook=_unique_keys)
+    except _NumberTooLong as exc:
+        raise MalformedBody("NUMBER_TOO_LONG", f"a number longer than {MAX_NUMBER_CHARS} characters "
+                            f"({exc}...)") from None
+    except json.JSONDecodeError as exc:
+        raise MalformedBody("MALFORMED_JSON", f"not JSON: {exc.msg} at character {exc.pos}") from None
+    except RecursionError:  # unreachable past the depth check; kept so no parse can ever answer 500
+        raise MalformedBody("JSON_TOO_DEEP", f"the body nests deeper than {MAX_JSON_DEPTH} levels") from None
+    for string in _strings(value):
+        try:
+            string.encode("utf-8")
+        except UnicodeEncodeError:
+            raise MalformedBody("MALFORMED_JSON", "a string holds an unpaired UTF-16 surrogate") from None
+    if not isinstance(value, dict):
+        raise MalformedBody("BODY_NOT_OBJECT", f"the body must be a JSON object, not {_json_kind(value)}", 422)
+    return value
+
+
+def _json_kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, list):
+        return "an array"
+    return "a string" if isinstance(value, str) else "a number"
 
 
 def _field(loc: Any) -> str:
@@ -46,7 +174,7 @@ def _field(loc: Any) -> str:
 
 def resolver(title: str, docs_path: str, *, internal: bool = False) -> APIGatewayHttpResolver:
     """``internal``: service-to-service routes, signed with SigV4 (AWS_IAM) instead of a Cognito JWT."""
-    app = APIGatewayHttpResolver(enable_validation=True)
+    app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json)
     scheme = APIKey.model_validate({"name": "Authorization", "in": APIKeyIn.header,
                                     "description": "AWS SigV4 (service execute-api)"}) \
         if internal else HTTPBearer(bearerFormat="JWT")
@@ -62,7 +190,16 @@ def resolver(title: str, docs_path: str, *, internal: bool = False) -> APIGatewa
     def _invalid(exc: RequestValidationError) -> Response[str]:
         errors = [{"field": _field(e.get("loc", ())), "reason": e.get("msg", "invalid")} for e in exc.errors()]
         first = errors[0] if errors else {"field": "", "reason": "invalid request"}
-        return error_response(422, "VALIDATION_ERROR", f"{first['field']}: {first['reason']}", errors=errors)
+        return error_response(422, "VALIDATION_ERROR", f"{first['field']}: {first['reason']}", errors=errors,
+                              field=first["field"])
+
+    @app.exception_handler(RequestUnsupportedContentType)  # type: ignore[untyped-decorator]
+    def _media_type(_: RequestUnsupportedContentType) -> Response[str]:
+        return error_response(415, "UNSUPPORTED_MEDIA_TYPE", "send the body as application/json")
+
+    @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
+    def _not_utf8(_: UnicodeDecodeError) -> Response[str]:  # a base64 body (binary content type) decoded
+        return error_response(400, "MALFORMED_JSON", "the body is not UTF-8 text")
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:

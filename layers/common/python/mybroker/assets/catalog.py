@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, Field, field_validator
 
 from mybroker.contracts.api import Camel
+from mybroker.contracts.requests import Percent, PriceCents, Shares
 
 TICKER = re.compile(r"^[A-Z][A-Z0-9]{3}(3|4|5|6|7|8|11|3[1-5])$")
 
@@ -90,9 +91,16 @@ class InstrumentView(Instrument):
 
 
 class InstrumentCreate(Instrument):
-    """POST /assets: a new instrument (camelCase JSON)."""
+    """POST /assets: a new instrument (camelCase JSON), its numbers strict integers (``contracts.requests``)."""
 
     model_config = Camel.model_config
+
+    round_lot: Shares = Field(default=100, description="shares per round lot")
+    tick_size_cents: PriceCents = 1
+    rejection_tunnel_pct: Percent = Field(default=10, description="orders priced further from the reference "
+                                          "price than this are refused (unconfirmed default)")
+    auction_tunnel_pct: Percent = Field(default=5, description="a trade further than this from the reference "
+                                        "price starts a volatility auction (unconfirmed default)")
 
 
 class InstrumentPatch(Camel):
@@ -101,11 +109,11 @@ class InstrumentPatch(Camel):
     name: str | None = Field(default=None, min_length=1, max_length=120)
     isin: str | None = None
     kind: InstrumentKind | None = None
-    round_lot: int | None = Field(default=None, ge=1)
-    tick_size_cents: int | None = Field(default=None, ge=1)
+    round_lot: Shares | None = None
+    tick_size_cents: PriceCents | None = None
     status: InstrumentStatus | None = None
-    rejection_tunnel_pct: int | None = Field(default=None, ge=1, le=100)
-    auction_tunnel_pct: int | None = Field(default=None, ge=1, le=100)
+    rejection_tunnel_pct: Percent | None = None
+    auction_tunnel_pct: Percent | None = None
 
     def apply(self, current: Instrument) -> tuple[Instrument, tuple[str, ...]]:
         """The instrument after the patch (validated as a whole) and the fields that actually changed."""

@@ -9,6 +9,7 @@ from pydantic import Field
 from mybroker.contracts.api import Camel
 from mybroker.contracts.engine import OrderType, SelfTradePrevention, Side, TimeInForce
 from mybroker.contracts.orders import OrderStatus
+from mybroker.contracts.requests import IsoDate, PriceCents, Shares
 from mybroker.orders.domain import FillRecord, Order, PlaceRequest
 
 
@@ -19,12 +20,12 @@ class PlaceOrderBody(Camel):
     side: Side
     order_type: OrderType = OrderType.LIMIT
     time_in_force: TimeInForce = TimeInForce.DAY
-    quantity: int = Field(gt=0, le=1_000_000_000, description="shares")
-    price_cents: int | None = Field(default=None, gt=0, le=10**12, description="limit (LIMIT, STOP_LIMIT)")
-    stop_price_cents: int | None = Field(default=None, gt=0, le=10**12, description="trigger (STOP, STOP_LIMIT)")
-    display_quantity: int | None = Field(default=None, gt=0, description="iceberg: shares shown on the book")
-    min_quantity: int | None = Field(default=None, gt=0)
-    expire_date: date | None = Field(default=None, description="GTD only")
+    quantity: Shares = Field(description="shares")
+    price_cents: PriceCents | None = Field(default=None, description="limit (LIMIT, STOP_LIMIT)")
+    stop_price_cents: PriceCents | None = Field(default=None, description="trigger (STOP, STOP_LIMIT)")
+    display_quantity: Shares | None = Field(default=None, description="iceberg: shares shown on the book")
+    min_quantity: Shares | None = None
+    expire_date: IsoDate | None = Field(default=None, description="GTD only")
     self_trade_prevention: SelfTradePrevention = SelfTradePrevention.CANCEL_AGGRESSOR
 
     def to_domain(self) -> PlaceRequest:
@@ -37,8 +38,8 @@ class PlaceOrderBody(Camel):
 
 
 class ReplaceOrderBody(Camel):
-    quantity: int | None = Field(default=None, gt=0, le=1_000_000_000, description="new total quantity")
-    price_cents: int | None = Field(default=None, gt=0, le=10**12, description="new limit")
+    quantity: Shares | None = Field(default=None, description="new total quantity")
+    price_cents: PriceCents | None = Field(default=None, description="new limit")
 
 
 class FillView(Camel):

@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import Field, StringConstraints
 
 from mybroker.contracts.api import Camel
+from mybroker.contracts.requests import Identifier, PriceCents, Shares, strict_int
 from mybroker.wallet.daytrade import DayFigures, TradeClass
 from mybroker.wallet.ledger import BRL, Bucket
 from mybroker.wallet.ports import PendingSettlement, StatementLine
@@ -16,14 +17,13 @@ from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
 from mybroker.wallet.service import MAX_AMOUNT_CENTS, Transfer
 
-MAX_QUANTITY = 100_000_000
-MAX_PRICE_CENTS = 100_000_000
-OrderId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:~-]+$")]
+OrderId = Identifier
 IdempotencyKey = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[A-Za-z0-9_.:~-]+$")]
 
 
 class TransferRequest(Camel):
-    amount_cents: int = Field(gt=0, le=MAX_AMOUNT_CENTS, description="integer cents (R$10.50 -> 1050)")
+    amount_cents: Annotated[int, strict_int(1, MAX_AMOUNT_CENTS)] = Field(
+        description="integer cents (R$10.50 -> 1050)")
     idempotency_key: IdempotencyKey | None = Field(
         default=None, description="or the Idempotency-Key header: the same key again returns the same transfer")
 
@@ -92,13 +92,13 @@ class ReservationRequest(Camel):
     order_id: OrderId
     ticker: Annotated[str, StringConstraints(min_length=5, max_length=7)] = Field(examples=["PETR4", "PETR4F"])
     side: Side
-    quantity: int = Field(gt=0, le=MAX_QUANTITY)
-    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS, description="the limit, or a market order's protection price")
+    quantity: Shares
+    price_cents: PriceCents = Field(description="the limit, or a market order's protection price")
 
 
 class ReplaceRequest(Camel):
-    quantity: int = Field(gt=0, le=MAX_QUANTITY, description="the order's new total quantity, filled shares included")
-    price_cents: int = Field(gt=0, le=MAX_PRICE_CENTS)
+    quantity: Shares = Field(description="the order's new total quantity, filled shares included")
+    price_cents: PriceCents
 
 
 class ReservationView(Camel):
