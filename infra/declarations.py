@@ -283,6 +283,16 @@ SYSTEM = System(
             uses=("mysql", "api"),
         ),
         Function(
+            # notes, tax and year-end reports: apart from wallet-api so the PDF library stays off its path
+            name="wallet-reports",
+            code_dir="functions/wallet",
+            handler="reports.handler",
+            database="wallet",
+            timeout_s=15,
+            concurrency=2,
+            uses=("mysql", "cognito", "api"),  # api: each holding's kind from the asset catalog
+        ),
+        Function(
             name="wallet-order-events",
             code_dir="functions/wallet",
             handler="order_events.handler",
@@ -343,6 +353,11 @@ SYSTEM = System(
         Route("GET", "/wallet/positions", "wallet-api"),
         Route("GET", "/wallet/statement", "wallet-api"),
         Route("GET", "/wallet/trades", "wallet-api"),
+        Route("GET", "/wallet/notes", "wallet-reports"),
+        Route("GET", "/wallet/notes/{tradeDate}/pdf", "wallet-reports"),
+        Route("GET", "/wallet/tax/{month}", "wallet-reports"),
+        Route("GET", "/wallet/tax/year-end/{year}", "wallet-reports"),
+        Route("GET", "/docs/wallet-reports", "wallet-reports", authorized=False),
         Route("POST", "/internal/wallet/reservations", "wallet-reservations", iam_callers=("orders-api",)),
         Route("PUT", "/internal/wallet/reservations/{orderId}", "wallet-reservations", iam_callers=("orders-api",)),
         Route("DELETE", "/internal/wallet/reservations/{orderId}", "wallet-reservations",

@@ -287,6 +287,38 @@ def cmd_statement(ctx: Ctx) -> int:
     return OK
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"not a date YYYY-MM-DD: {text!r}") from None
+
+
+def cmd_note(ctx: Ctx) -> int:
+    day = _day(ctx.args.date)
+    if ctx.args.pdf:
+        pdf = ctx.client.note_pdf(day)
+        with open(ctx.args.pdf, "wb") as f:
+            f.write(pdf)
+        ctx.emit({"file": ctx.args.pdf, "bytes": len(pdf)}, lambda: f"saved {ctx.args.pdf} ({len(pdf):,} bytes)")
+        return OK
+    n = ctx.client.note(day)
+    ctx.emit(n, lambda: render.note(n))
+    return OK
+
+
+def cmd_tax(ctx: Ctx) -> int:
+    t = ctx.client.tax_month(ctx.args.month)
+    ctx.emit(t, lambda: render.tax_month(t))
+    return OK
+
+
+def cmd_year_end(ctx: Ctx) -> int:
+    y = ctx.client.year_end(ctx.args.year)
+    ctx.emit(y, lambda: render.year_end(y))
+    return OK
+
+
 def cmd_status(ctx: Ctx) -> int:
     s = ctx.client.market_status()
     ctx.emit(s, lambda: render.table(
@@ -397,6 +429,14 @@ def build_parser() -> argparse.ArgumentParser:
     sp.add_argument("--asset", help="BRL or a ticker")
     sp.add_argument("--limit", type=int, default=50)
     sp.add_argument("--cursor", type=int)
+
+    sp = add("note", cmd_note, "the brokerage note (nota de corretagem) of a trading day")
+    sp.add_argument("date", help="trade date YYYY-MM-DD")
+    sp.add_argument("--pdf", metavar="FILE", help="save the note as a PDF instead")
+    sp = add("tax", cmd_tax, "the month's income tax: gains per category, exemption, losses, IRRF, DARF 6015")
+    sp.add_argument("month", help="YYYY-MM")
+    sp = add("year-end", cmd_year_end, "custody on 31 December at average cost, for the yearly declaration")
+    sp.add_argument("year", type=int)
 
     sp = add("watch", cmd_watch, "live quote, book and your open orders of tickers until Ctrl-C")
     sp.add_argument("tickers", nargs="+", metavar="TICKER")

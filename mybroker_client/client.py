@@ -118,13 +118,14 @@ class Client:
     # ---- transport ----------------------------------------------------------------------------------------------
 
     def request(self, method: str, path: str, body: object | None = None, headers: Mapping[str, str] | None = None,
-                auth: bool = True) -> tuple[int, Any]:
-        """Sends one request; returns (status, parsed JSON). A 401 with a cached token retries once with a
-        refreshed one; a GET that cannot reach the API (a runtime restarting) is retried twice."""
+                auth: bool = True, accept: str = "application/json") -> tuple[int, Any]:
+        """Sends one request; returns (status, parsed JSON), or the raw bytes when ``accept`` is not JSON. A 401
+        with a cached token retries once with a refreshed one; a GET that cannot reach the API (a runtime
+        restarting) is retried twice."""
         unreachable = 0
         attempt = 0
         while True:
-            hdrs = {"Accept": "application/json", **(headers or {})}
+            hdrs = {"Accept": accept, **(headers or {})}
             data = None
             if body is not None:
                 data = json.dumps(body).encode()
@@ -137,6 +138,8 @@ class Client:
             try:
                 with urllib.request.urlopen(req, timeout=self.timeout) as resp:
                     raw = resp.read()
+                    if accept != "application/json":
+                        return resp.status, raw
                     return resp.status, json.loads(raw) if raw else None
             except urllib.error.HTTPError as exc:
                 raw = exc.read()
@@ -232,6 +235,27 @@ class Client:
                   limit: int = 50, cursor: int | None = None) -> Statement:
         return self._get(Statement, "/wallet/statement", **{"from": start, "to": end, "asset": asset,
                                                              "limit": limit, "cursor": cursor})
+
+    # ---- after the trade: brokerage notes, income tax, year-end positions (wallet-reports) -------------------
+
+    def note(self, trade_date: date) -> dict[str, Any]:
+        """The brokerage note (nota de corretagem) of a trading day, as the API's JSON."""
+        note: dict[str, Any] = self.request("GET", "/wallet/notes" + _query({"date": trade_date}))[1]
+        return note
+
+    def note_pdf(self, trade_date: date) -> bytes:
+        pdf: bytes = self.request("GET", f"/wallet/notes/{trade_date.isoformat()}/pdf", accept="application/pdf")[1]
+        return pdf
+
+    def tax_month(self, month: str) -> dict[str, Any]:
+        """The income-tax report of ``YYYY-MM``: gains per category, exemption, loss pools, IRRF, DARF."""
+        report: dict[str, Any] = self.request("GET", f"/wallet/tax/{urllib.parse.quote(month, safe='')}")[1]
+        return report
+
+    def year_end(self, year: int) -> dict[str, Any]:
+        """Custody on 31 December at average cost (the yearly declaration's 'bens e direitos')."""
+        report: dict[str, Any] = self.request("GET", f"/wallet/tax/year-end/{int(year)}")[1]
+        return report
 
     def iter_statement(self, start: date | None = None, end: date | None = None,
                        asset: str | None = None) -> Iterator[StatementLine]:

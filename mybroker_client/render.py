@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from rich.console import Console, Group
 from rich.table import Table
@@ -149,6 +150,47 @@ def statement_table(lines: Sequence[StatementLine]) -> Table:
          brl(x.amount) if x.asset == "BRL" else f"{x.amount:+,}", x.ref, x.memo] for x in lines]
     return table("Statement (newest first)", ["posted", "kind", "bucket", "asset", "amount", "ref", "memo"], rows,
                  right=["amount"])
+
+
+def note(n: dict[str, Any]) -> Group:
+    """A brokerage note as the SINACOR layout lists it: trades, business summary, financial summary, net."""
+    trades = table(f"Nota de corretagem {n['number']} · pregão {n['tradeDate']} · liquidação {n['settleDate']}",
+                   ["C/V", "mercado", "título", "obs", "quantidade", "preço", "valor", "D/C"],
+                   [[t["side"], t["market"], t["ticker"], t["obs"], f"{t['quantity']:,}", price(t["priceCents"]),
+                     brl(t["valueCents"]), t["dc"]] for t in n["trades"]], right=["quantidade", "preço", "valor"])
+    summary = table("Resumo", ["", "R$"], [
+        ["vendas à vista", brl(n["salesCents"])], ["compras à vista", brl(n["purchasesCents"])],
+        ["valor das operações", brl(n["totalTradedCents"])],
+        ["taxa de liquidação", brl(n["settlementFeeCents"])], ["emolumentos", brl(n["tradingFeeCents"])],
+        ["corretagem", brl(n["brokerageCents"])], ["ISS", brl(n["issCents"])],
+        [f"IRRF (base {brl(n['irrfBaseCents'])})", brl(n["irrfCents"])],
+        [f"IRRF day trade (base {brl(n['dayTradeIrrfBaseCents'])})", brl(n["dayTradeIrrfCents"])],
+        [f"líquido para {n['settleDate']}", brl(n["netCents"])]], right=["R$"])
+    return Group(trades, summary)
+
+
+def tax_month(t: dict[str, Any]) -> Group:
+    cats = table(f"Imposto de renda {t['month']} · vendas de ações (swing) {brl(t['stockSwingSalesCents'])}"
+                 f"{' · isento' if t['exempt'] else ''}", ["kind", "trading", "sales", "result"],
+                 [[c["kind"], c["trading"], brl(c["salesCents"]), brl(c["resultCents"])] for c in t["categories"]],
+                 right=["sales", "result"])
+    pools = table("Per loss pool", ["pool", "gains", "losses", "exempt", "loss in", "taxable", "loss out", "rate",
+                                    "tax"],
+                  [[p["pool"], brl(p["gainsCents"]), brl(p["lossesCents"]), brl(p["exemptGainsCents"]),
+                    brl(p["lossCarriedInCents"]), brl(p["taxableCents"]), brl(p["lossCarriedOutCents"]),
+                    f"{p['ratePercent']} %", brl(p["taxCents"])] for p in t["pools"]],
+                  right=["gains", "losses", "exempt", "loss in", "taxable", "loss out", "tax"])
+    darf = (f"tax {brl(t['taxCents'])} - IRRF deducted {brl(t['irrfDeductedCents'])} → DARF {t['darfCode']}: "
+            f"{brl(t['darfCents'])} due {t['dueDate']}"
+            + (f" (carried to next month: {brl(t['darfCarriedOutCents'])})" if t["darfCarriedOutCents"] else ""))
+    return Group(cats, pools, darf)
+
+
+def year_end(y: dict[str, Any]) -> Table:
+    return table(f"Posições em {y['asOf']} (custo médio, com taxas)", ["ticker", "kind", "quantity", "avg price",
+                                                                      "cost"],
+                 [[p["ticker"], p["kind"], f"{p['quantity']:,}", price(p["averagePriceCents"]), brl(p["costCents"])]
+                  for p in y["items"]], right=["quantity", "avg price", "cost"])
 
 
 def console(stderr: bool = False) -> Console:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -78,6 +80,27 @@ def test_a_new_user_trades(run: Runner, email: str) -> None:
     assert code == 0 and "PETR4" in out and "Book (L2)" in out
     book = run.json("book", "PETR4")
     assert book["ticker"] == "PETR4" and book["book"]["phase"] == "CONTINUOUS"
+
+    # after the trade: the day's brokerage note carries the buy and exactly the fees the fills paid
+    day = buy["tradeDate"]
+    note = run.json("note", day)
+    bought = [t for t in note["trades"] if t["side"] == "C" and t["ticker"] == "PETR4"]
+    assert sum(t["quantity"] for t in bought) >= buy["cumQuantity"]
+    assert note["feesCents"] >= sum(f["feesCents"] for f in fills) > 0
+    code, out, _ = run("note", day)
+    assert code == 0 and "Nota de corretagem" in out and "líquido para" in out
+    code, out, _ = run("note", day, "--pdf", str(Path(tempfile.mkdtemp()) / "note.pdf"))
+    assert code == 0 and "saved" in out
+    saved = Path(out.split("saved ", 1)[1].split(" (", 1)[0])
+    assert saved.read_bytes().startswith(b"%PDF-")
+    tax = run.json("tax", day[:7])
+    assert tax["month"] == day[:7] and tax["darfCode"] == "6015"
+    code, out, _ = run("tax", day[:7])
+    assert code == 0 and "DARF 6015" in out
+    year_end = run.json("year-end", day[:4])
+    assert year_end["asOf"] == f"{day[:4]}-12-31"
+    assert run("note", "2026-02-30")[0] == cli.USAGE
+    assert run("tax", "2026-13")[0] == cli.REFUSED
     assert book["book"]["bids"] and book["book"]["asks"]  # the liquidity agents quote both sides
 
     assert run.json("withdraw", "10")["amountCents"] == 1000
