@@ -6,9 +6,11 @@ here from the fills by the rules (not by calling the code under test)."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import tempfile
+import time
 import urllib.request
 from collections import defaultdict
 from datetime import date, datetime, timedelta
@@ -29,6 +31,8 @@ from tests.fixtures.users import User, new_user
 
 pytestmark = pytest.mark.stack
 DEPOSIT = 2_000_000  # R$20,000.00 each
+SESSIONS = 4  # trading days of one month
+AGENT_REFRESH_S = 5.5  # the liquidity agents quote anew every 5 s (engine_service/agents.py)
 
 
 def next_session_after_today() -> datetime:
@@ -45,11 +49,18 @@ def next_session() -> None:
     open_trading_session(at=next_session_after_today())
 
 
-def two_sessions_in_one_month() -> None:
-    """Today's session is one whose next business day falls in the same month (so in the same year)."""
+def sessions_in_one_month(n: int) -> None:
+    """The session is one followed by ``n - 1`` more business days in the same month (so in the same year): today's
+    if at least ``n`` business days follow it this month (today's may be over), else the next month's first."""
     now = SystemClock(redis.Redis.from_url(f"redis://127.0.0.1:{svc.REDIS_PORT}/0")).now().astimezone(SAO_PAULO)
-    if next_session_after_today().astimezone(SAO_PAULO).month != now.month:
-        next_session()
+    day, left = now.date() + timedelta(days=1), 0
+    while day.month == now.month:
+        left += is_business_day(day)
+        day += timedelta(days=1)
+    if left < n:  # day is now the 1st of the next month
+        open_trading_session(at=next_session_instant(datetime.combine(day, datetime.min.time(), SAO_PAULO)))
+    else:
+        open_trading_session()
 
 
 def prices() -> tuple[int, int]:
@@ -58,13 +69,20 @@ def prices() -> tuple[int, int]:
     return ref * 104 // 100, ref * 96 // 100  # marketable against the agents' asks / bids, inside the tunnel
 
 
-def fok(u: User, side: str, price_cents: int) -> dict[str, Any]:
-    """A fill-or-kill limit for 100 PETR4, followed to its final state, which must be FILLED."""
-    r = u.post("/orders", {"ticker": "PETR4", "side": side, "orderType": "LIMIT", "timeInForce": "FOK",
-                           "quantity": 100, "priceCents": price_cents})
-    assert r.status in (200, 201, 202), r.body
-    final: dict[str, Any] = until(lambda: u.get(f"/orders/{r.body['orderId']}").body,
-                                  lambda o: o["status"] in ("FILLED", "CANCELED", "REJECTED"))
+def fok(u: User, side: str, attempts: int = 4) -> dict[str, Any]:
+    """A fill-or-kill limit for 100 PETR4 marketable against the agents, followed to its final state, which must
+    be FILLED. Another trader may have just taken the agents' side of the book: a FOK that finds it too thin is
+    rejected whole (nothing moves), so it is sent again once the agents have quoted anew (every 5 s)."""
+    for _ in range(attempts):
+        up, down = prices()
+        r = u.post("/orders", {"ticker": "PETR4", "side": side, "orderType": "LIMIT", "timeInForce": "FOK",
+                               "quantity": 100, "priceCents": up if side == "BUY" else down})
+        assert r.status in (200, 201, 202), r.body
+        final: dict[str, Any] = until(lambda: u.get(f"/orders/{r.body['orderId']}").body,  # noqa: B023
+                                      lambda o: o["status"] in ("FILLED", "CANCELED", "REJECTED"))
+        if final["status"] == "FILLED" or final.get("reason") != "FOK_NOT_FILLABLE":
+            break
+        time.sleep(AGENT_REFRESH_S)
     assert final["status"] == "FILLED", json.dumps(final)
     return final
 
@@ -93,7 +111,7 @@ def half_up(amount: int, percent: int) -> int:
 
 
 def test_notes_ledger_and_tax_reconcile_over_several_sessions() -> None:
-    two_sessions_in_one_month()
+    sessions_in_one_month(SESSIONS)
     day_trader, swing, both = new_user("dt"), new_user("swing"), new_user("both")
     users = (day_trader, swing, both)
     for u in users:
@@ -101,8 +119,7 @@ def test_notes_ledger_and_tax_reconcile_over_several_sessions() -> None:
     orders: dict[str, dict[date, list[dict[str, Any]]]] = {u.user_id: defaultdict(list) for u in users}
 
     def trade(u: User, side: str) -> dict[str, Any]:
-        up, down = prices()
-        o = fok(u, "BUY" if side == "BUY" else "SELL", up if side == "BUY" else down)
+        o = fok(u, side)
         d = date.fromisoformat(o["tradeDate"])
         orders[u.user_id][d].append(o)
 
@@ -128,8 +145,14 @@ def test_notes_ledger_and_tax_reconcile_over_several_sessions() -> None:
         trade(day_trader, side)
     trade(swing, "SELL")
     trade(both, "SELL")
+    # sessions 3 and 4: a day trade each; "both" buys 100 and sells them the next day
+    for extra in range(SESSIONS - 2):
+        next_session()
+        for side in ("BUY", "SELL"):
+            trade(day_trader, side)
+        trade(both, "BUY" if extra % 2 == 0 else "SELL")
     days = sorted({d for per in orders.values() for d in per})
-    assert len(days) == 2 and days[0] == first_day and days[0].month == days[1].month, days
+    assert len(days) == SESSIONS and days[0] == first_day and {d.month for d in days} == {first_day.month}, days
 
     for d in days:  # each day's settlement, in order (the runs are idempotent)
         settle(settlement_date(d))
@@ -199,13 +222,12 @@ def test_notes_ledger_and_tax_reconcile_over_several_sessions() -> None:
 
 
 def test_the_note_as_pdf_shows_its_totals(tmp_path: Path) -> None:
-    if shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None:
-        svc.apt_install(("poppler-utils",), "PDF tools for the note test")
+    if shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None or shutil.which("tesseract") is None:
+        svc.apt_install(("poppler-utils", "tesseract-ocr"), "PDF tools and OCR for the note test")
     u = new_user("pdf")
     assert u.post("/wallet/deposits", {"amountCents": DEPOSIT, "idempotencyKey": "seed"}).status == 201
-    up, down = prices()
-    buy = fok(u, "BUY", up)
-    fok(u, "SELL", down)
+    buy = fok(u, "BUY")
+    fok(u, "SELL")
     d = buy["tradeDate"]
     note = u.get(f"/wallet/notes?date={d}").body
     req = urllib.request.Request(f"{u.base_url}/wallet/notes/{d}/pdf", headers={"Authorization": f"Bearer {u.token}"})
@@ -227,9 +249,14 @@ def test_the_note_as_pdf_shows_its_totals(tmp_path: Path) -> None:
     assert f"Líquido para {settle_day}" in words
     assert f"{brl(note['netCents'])} {'C' if note['netCents'] >= 0 else 'D'}" in words
     assert brl(note["totalTradedCents"]) in words and brl(note["settlementFeeCents"]) in words
+    # the page as an image shows the same totals: rendered to PNG and read back by OCR
     with tempfile.TemporaryDirectory() as out:
-        subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), f"{out}/page"], check=True)
-        (png,) = Path(out).glob("page*.png")
-        assert png.stat().st_size > 10_000  # a rendered page, not an empty one
+        subprocess.run(["pdftoppm", "-png", "-r", "150", "-singlefile", str(pdf), f"{out}/page"], check=True)
+        seen = subprocess.run(["tesseract", f"{out}/page.png", "-"], check=True, capture_output=True,
+                              text=True).stdout
+    figures = set(re.findall(r"\d{1,3}(?:\.\d{3})*,\d{2}", seen))
+    for cents in (note["netCents"], note["totalTradedCents"], note["settlementFeeCents"], note["salesCents"],
+                  note["purchasesCents"], note["clearingTotalCents"]):
+        assert brl(cents) in figures, (brl(cents), sorted(figures))
     assert u.get("/wallet/notes?date=2001-01-02").status == 404
     assert u.get("/wallet/tax/2026-13").status == 422
