@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -31,7 +31,6 @@ from mybroker.outbox import OutboxMessage, publish_and_mark
 from pydantic import ValidationError
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = resolver("My Broker B3: assets", "/docs/assets")
 PUBLISH_TIMEOUT_S = 2.0  # per send, well inside the function's timeout: the answer never waits on a Kafka outage
@@ -112,7 +111,6 @@ def update_instrument(ticker: Annotated[TickerText, Path()], body: InstrumentPat
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)

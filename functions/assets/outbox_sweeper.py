@@ -7,20 +7,18 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.assets.wiring import catalog, publisher
 from mybroker.outbox import sweep
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 MIN_AGE = timedelta(seconds=5)  # younger rows may still be in their request's hands
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     sent = sweep(catalog(), publisher(), datetime.now(UTC) - MIN_AGE)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.rabbit_mq_event import RabbitMQEvent
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -19,7 +19,6 @@ from mybroker.orders.wiring import service
 from pydantic import ValidationError
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -39,7 +38,6 @@ def parse(event: dict[str, Any]) -> tuple[list[ExecutionReportMessage], int]:
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     reports, malformed = parse(event)

@@ -12,7 +12,7 @@ import json
 import os
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Body, Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -32,7 +32,6 @@ from mybroker.orders.idempotency import ValidatingRedisPersistence
 from mybroker.orders.wiring import service
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = resolver("My Broker B3: orders", "/docs/orders")
 
@@ -139,7 +138,6 @@ def replace_order(orderId: Annotated[Identifier, Path()], body: Annotated[Replac
 
 
 @metrics.log_metrics
-@tracer.capture_lambda_handler
 @logger.inject_lambda_context
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     idempotency.register_lambda_context(context)

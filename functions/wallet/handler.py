@@ -10,7 +10,7 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -38,7 +38,6 @@ from mybroker.wallet.views import (
 )
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = resolver("My Broker B3: wallet", "/docs/wallet")
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -169,7 +168,6 @@ def get_trades(
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     # every route is one idempotent transaction: a deadlock victim runs again instead of answering 500

@@ -13,7 +13,7 @@ import os
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import KafkaEvent, event_source
 from aws_lambda_powertools.utilities.data_classes.kafka_event import KafkaEventRecord
@@ -26,7 +26,6 @@ from mybroker.wallet.service import Wallet
 from pydantic import ValidationError
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 
 
@@ -53,7 +52,6 @@ def read(record: KafkaEventRecord) -> OrderEvent | None:
         return None
 
 
-@tracer.capture_method
 def apply(event: OrderEvent, record: KafkaEventRecord) -> str:
     # one transaction per event, deduped by event id: a deadlock with a reservation is simply run again
     outcome = retry_deadlocks(lambda: wallet().apply_order_event(event))
@@ -65,7 +63,6 @@ def apply(event: OrderEvent, record: KafkaEventRecord) -> str:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=KafkaEvent)
 def handler(event: KafkaEvent, context: LambdaContext) -> dict[str, Any]:

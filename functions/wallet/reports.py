@@ -9,7 +9,7 @@ from datetime import date
 from functools import cache
 from typing import Annotated, Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -23,7 +23,6 @@ from mybroker.wallet.reports import Reports
 from mybroker.wallet.service import WalletError
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = resolver("My Broker B3: wallet reports", "/docs/wallet-reports")
 TradeDate = Annotated[IsoDate, Path(description="the trading day, YYYY-MM-DD")]
@@ -95,7 +94,6 @@ def get_year_end(year: Annotated[QueryInt, Path(ge=2000, le=2100, description="t
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return retry_deadlocks(lambda: app.resolve(event, context))

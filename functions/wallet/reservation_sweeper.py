@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from typing import Any, Protocol
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine, retry_deadlocks
@@ -30,7 +30,6 @@ from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 DEFAULT_WINDOW_S = 300
 MIN_WINDOW_S = 2 * ORDERS_API_TIMEOUT_S
@@ -110,7 +109,6 @@ def orders() -> OrdersReadBack:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     result = sweep(wallet(), orders(), datetime.now(UTC) - window(),

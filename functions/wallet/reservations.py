@@ -12,7 +12,7 @@ from functools import cache
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
@@ -25,7 +25,6 @@ from mybroker.wallet.views import OrderId, ReplaceRequest, ReservationRequest, R
 from pydantic import Field, StringConstraints
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 app = resolver("My Broker B3: wallet reservations (internal)", "/docs/wallet-reservations", internal=True)
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
@@ -81,7 +80,6 @@ def release_reservation(orderId: Annotated[OrderId, Path()],
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = refuse_unless_service(event)  # no IAM identity: 403 before anything is parsed or read

@@ -8,7 +8,7 @@ from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine
@@ -16,7 +16,6 @@ from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
 logger = Logger()
-tracer = Tracer()
 metrics = Metrics()
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
@@ -35,7 +34,6 @@ def business_today(event: dict[str, Any]) -> datetime:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     today = business_today(event).date()
