@@ -33,6 +33,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from mybroker.contracts.assets import TOPIC as ASSETS_TOPIC
+from mybroker.contracts.assets import parse_asset_event
 from mybroker.contracts.engine import DEAD_LETTER_EXCHANGE, parse_command, report_routing_key
 from mybroker.contracts.exchange import (
     BOOK_KEY,
@@ -49,6 +51,7 @@ from mybroker.contracts.exchange import (
 )
 from pydantic import ValidationError
 
+from engine_service import catalog
 from engine_service.core import (
     AuctionInfo,
     ClockTick,
@@ -83,8 +86,16 @@ class ServiceState:
     order_ids: dict[str, int] = field(default_factory=dict)  # client order id -> engine order id
     seen_commands: OrderedDict[str, None] = field(default_factory=OrderedDict)
     max_seen: int = 500_000
+    catalog_positions: dict[int, int] = field(default_factory=dict)  # assets partition -> next offset to read
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update({"catalog_positions": {}, **state})  # snapshots from before the catalog feed
 
     def remember(self, command_id: str) -> None:
+        position = catalog.position_of(command_id)
+        if position is not None:  # a catalog event: where the feed goes on from, not a broker command
+            self.catalog_positions[position[0]] = position[1]
+            return
         self.seen_commands[command_id] = None
         if len(self.seen_commands) > self.max_seen:
             self.seen_commands.popitem(last=False)
@@ -99,7 +110,8 @@ class ServiceState:
 
 
 def load_instruments() -> list[InstrumentConfig]:
-    """The exchange lists the catalog's instruments (the shared seed; tunnels from percent to bps)."""
+    """What a new journal starts from: the catalog's seed (tunnels from percent to bps). Every change since
+    (listings, edits, suspensions) comes from the ``assets`` topic, read from its beginning (``catalog.py``)."""
     from mybroker.assets.seed import SEED
 
     return [InstrumentConfig(i.ticker, 0, i.round_lot, i.tick_size_cents, i.rejection_tunnel_pct * 100,
@@ -263,7 +275,8 @@ class EngineService:
                  trades_topic: str = TRADES_TOPIC, market_data_topic: str = MARKET_DATA_TOPIC,
                  instruments: list[InstrumentConfig] | None = None, calendar: SessionCalendar | None = None,
                  clock: Any = None, auto_clock: bool = True, reference_refresh: bool = True,
-                 prefetch: int = 1000, confirm_per_message: bool = False) -> None:
+                 prefetch: int = 1000, confirm_per_message: bool = False, catalog_topic: str | None = None,
+                 catalog_poll_s: float = 0.2) -> None:
         from engine_service.journal import Journal, Snapshots
 
         self.amqp_url = amqp_url
@@ -280,6 +293,9 @@ class EngineService:
         self.reference_refresh = reference_refresh
         self.prefetch = prefetch
         self.confirm_per_message = confirm_per_message
+        self.catalog_topic = catalog_topic  # None: no catalog feed (tests that list their own instruments)
+        self.catalog_poll_s = catalog_poll_s
+        self.feed: catalog.CatalogFeed | None = None
         self._instruments = instruments
         self._calendar = calendar
         self.journal = Journal(journal_dir)
@@ -376,6 +392,7 @@ class EngineService:
                 return outputs
             if price and price != self.reference_prices.get(cfg.symbol):
                 book = self.engine.book(cfg.symbol)
+                price = max(book.tick, (price + book.tick // 2) // book.tick * book.tick)  # the nearest tick
                 if self.mirror or book.reference_price == 0 or book.phase != "CONTINUOUS":
                     # mirror mode: the external feed sets the reference (the broker's tunnels and
                     # protection prices use the same cache); simulated mode: the feed gives only the
@@ -383,6 +400,51 @@ class EngineService:
                     outputs += self.apply("", SetReferencePrice(cfg.symbol, price))
                 self.reference_prices[cfg.symbol] = price
         return outputs
+
+    def catalog_inputs(self, timeout_ms: int = 0) -> list[Output]:
+        """Applies the catalog events that arrived (journaled as ``catalog:<partition>:<offset>``)."""
+        if self.feed is None:
+            return []
+        try:
+            records = self.feed.poll(timeout_ms)
+        except Exception as exc:  # a Kafka hiccup must not stop the exchange: the next poll goes on from here
+            log.warning("catalog feed: %s", exc)
+            return []
+        outputs: list[Output] = []
+        for partition, offset, value in records:
+            try:
+                update = catalog.to_update(parse_asset_event(value))
+            except (ValidationError, ValueError) as exc:
+                log.warning("skipping unreadable asset event %d:%d: %s", partition, offset, exc)
+                continue
+            if update is None:
+                log.warning("skipping asset event %d:%d: not a B3 ticker", partition, offset)
+                continue
+            outputs += self.apply(catalog.command_id(partition, offset), update)
+            log.info("catalog: %s lot %d tick %d %s (version %d)", update.instrument, update.lot, update.tick,
+                     "active" if update.active else "suspended", update.version)
+        return outputs
+
+    def _catch_up(self, publisher: Publisher, timeout_s: float = 30.0) -> None:
+        """Before any order: the catalog changes made while the engine was down (or all of them, from the
+        beginning of the topic, on a new journal)."""
+        if self.feed is None:
+            return
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            outputs = self.catalog_inputs(timeout_ms=200)
+            self.journal.sync()
+            if outputs:
+                publisher.publish(outputs, self.engine)
+            try:
+                if self.feed.caught_up():
+                    break
+            except Exception as exc:
+                log.warning("catalog feed: %s", exc)
+        else:
+            log.warning("the catalog feed did not catch up in %.0f s; going on (it keeps reading)", timeout_s)
+        log.info("catalog caught up: positions %s, %d instruments", self.state.catalog_positions,
+                 len(self.engine.instruments))
 
     # ------------------------------------------------------------------ the loop
 
@@ -411,10 +473,15 @@ class EngineService:
             publisher.publish(self.unpublished, self.engine)
             out.wait()
             self.unpublished = []
+        if self.catalog_topic and self.kafka_bootstrap:
+            self.feed = catalog.CatalogFeed(self.kafka_bootstrap, self.catalog_topic, self.state.catalog_positions)
+            self._catch_up(publisher)
+            out.wait()
         self._save_watermark()
         deliveries: list[tuple[Any, Any, bytes]] = []
         channel.basic_consume(self.queue, lambda _c, m, p, b: deliveries.append((m, p, b)), auto_ack=False)
         last_reference = 0.0
+        last_catalog = time.monotonic()
         last_watermark = time.monotonic()
         log.info("engine consuming %s; %d instruments", self.queue, len(self.engine.books))
         while not self.stopping:
@@ -422,6 +489,9 @@ class EngineService:
                 conn.process_data_events(time_limit=0.05)
             conn.process_data_events(time_limit=0)
             outputs = self.internal_inputs()
+            if self.feed is not None and time.monotonic() - last_catalog > self.catalog_poll_s:
+                outputs += self.catalog_inputs()  # journaled before the orders of this batch: replayed so
+                last_catalog = time.monotonic()
             if time.monotonic() - last_reference > 2.0:
                 outputs += self.refresh_reference_prices()
                 last_reference = time.monotonic()
@@ -445,6 +515,9 @@ class EngineService:
         conn.close()
         if producer is not None:
             producer.close()
+        if self.feed is not None:
+            self.feed.close()
+            self.feed = None
 
     def _handle(self, method: Any, props: Any, body: bytes) -> list[Output]:
         try:
@@ -482,12 +555,14 @@ def main() -> None:
         journal_dir, s.amqp_url(), os.environ.get("ENGINE_QUEUE", "engine.orders"), s.kafka_bootstrap_servers,
         s.redis_url, output_exchange=os.environ.get("ENGINE_OUTPUT_EXCHANGE", OUTPUT_EXCHANGE),
         dead_letter_exchange=os.environ.get("ENGINE_DEAD_LETTER_EXCHANGE", DEAD_LETTER_EXCHANGE),
-        dead_letter_routing_key=os.environ.get("ENGINE_DEAD_LETTER_ROUTING_KEY") or None)
+        dead_letter_routing_key=os.environ.get("ENGINE_DEAD_LETTER_ROUTING_KEY") or None,
+        catalog_topic=os.environ.get("ENGINE_CATALOG_TOPIC", ASSETS_TOPIC) or None)
     agents = None
     if os.environ.get("LIQUIDITY_AGENTS", "on") == "on":
         from engine_service.agents import LiquidityAgents
 
-        agents = LiquidityAgents.from_env(s.amqp_url(), s.redis_url, service.engine.instruments)
+        # the engine's current list: the catalog feed adds listings and changes lots and ticks
+        agents = LiquidityAgents.from_env(s.amqp_url(), s.redis_url, lambda: service.engine.instruments)
         agents.start()
 
     def stop(*_: Any) -> None:

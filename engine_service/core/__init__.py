@@ -5,6 +5,7 @@ from engine_service.core.engine import Engine, InstrumentConfig
 from engine_service.core.records import (
     AuctionInfo,
     CancelOrder,
+    CatalogUpdate,
     ClockTick,
     DepthUpdate,
     ExecType,
@@ -31,6 +32,7 @@ from engine_service.core.schedule import SessionCalendar
 __all__ = [
     "AuctionInfo",
     "CancelOrder",
+    "CatalogUpdate",
     "ClockTick",
     "DepthUpdate",
     "Engine",

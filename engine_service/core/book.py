@@ -309,6 +309,9 @@ class OrderBook:
         self.touched_bids: dict[int, None] = {}
         self.touched_asks: dict[int, None] = {}
         self.out: list[Any] = []
+        # suspended by the catalog: HALTED through every session until re-activated (a Halt is for one
+        # session: the close ends it)
+        self.suspended = False
 
     # ------------------------------------------------------------ helpers
 
@@ -537,7 +540,7 @@ class OrderBook:
             if phase in (CLOSED, PRE_OPEN):
                 return self._reject_new(m, Reason.MARKET_CLOSED)
             if phase == HALTED:
-                return self._reject_new(m, Reason.INSTRUMENT_HALTED)
+                return self._reject_new(m, Reason.INSTRUMENT_SUSPENDED if self.suspended else Reason.INSTRUMENT_HALTED)
             if tif in (IOC, FOK) or order_type == MWLAL:
                 return self._reject_new(m, Reason.INVALID_TIF_FOR_PHASE)
         lot = self.lot
@@ -778,7 +781,8 @@ class OrderBook:
         if phase in (CLOSED, PRE_OPEN):
             return self._reject_request(order_id, client_order_id, Reason.MARKET_CLOSED, o)
         if phase == HALTED:
-            return self._reject_request(order_id, client_order_id, Reason.INSTRUMENT_HALTED, o)
+            reason = Reason.INSTRUMENT_SUSPENDED if self.suspended else Reason.INSTRUMENT_HALTED
+            return self._reject_request(order_id, client_order_id, reason, o)
         if qty <= o.cum or qty % self.lot or (self.max_qty and qty > self.max_qty) or (
             o.display and o.display > qty
         ):
@@ -1042,7 +1046,7 @@ class OrderBook:
             self._emit_phase()
 
     def resume(self) -> None:
-        if self.phase != HALTED:
+        if self.phase != HALTED or self.suspended:
             return
         if self.scheduled_phase == CONTINUOUS:
             self.phase = VOLATILITY_AUCTION  # B3 reopens a halted instrument through an auction
@@ -1074,6 +1078,12 @@ class OrderBook:
         """Apply a schedule boundary (the engine has set ``now`` to the boundary time)."""
         self.scheduled_phase = new
         old = self.phase
+        if self.suspended and new != CLOSED:
+            if old != HALTED:  # a suspended instrument does not open: it is halted again after the close
+                self.phase = HALTED
+                self.auction_end_ns = 0
+                self._emit_phase()
+            return
         if old == HALTED and new != CLOSED:
             return
         if old == new:

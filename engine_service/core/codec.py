@@ -14,6 +14,7 @@ from typing import Any
 from engine_service.core.records import (
     OUTPUT_TYPES,
     CancelOrder,
+    CatalogUpdate,
     ClockTick,
     Halt,
     Input,
@@ -29,7 +30,7 @@ _encode = _encoder.encode
 
 INPUT_TYPES: dict[str, type[Any]] = {
     cls.__name__: cls
-    for cls in (NewOrder, CancelOrder, ReplaceOrder, ClockTick, SetReferencePrice, Halt, Resume)
+    for cls in (NewOrder, CancelOrder, ReplaceOrder, ClockTick, SetReferencePrice, Halt, Resume, CatalogUpdate)
 }
 
 

@@ -16,6 +16,7 @@ from typing import Any, Final, NamedTuple
 from engine_service.core.book import IN_BOOK, IN_PENDING, IdSource, Order, OrderBook, PriceLevel
 from engine_service.core.records import (
     CancelOrder,
+    CatalogUpdate,
     ClockTick,
     ExecType,
     ExecutionReport,
@@ -63,21 +64,31 @@ class Engine:
         self.books: dict[str, OrderBook] = {}
         self.fractional_of: dict[str, str] = {}
         for cfg in self.instruments:
-            self.books[cfg.symbol] = OrderBook(
-                cfg.symbol, self.ids, cfg.lot, 0, cfg.tick, cfg.reference_price,
-                cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
-            )
-            if cfg.fractional and cfg.lot > 1:
-                fsym = cfg.symbol + "F"
-                self.books[fsym] = OrderBook(
-                    fsym, self.ids, 1, cfg.lot - 1, cfg.tick, cfg.reference_price,
-                    cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
-                )
-                self.fractional_of[cfg.symbol] = fsym
+            self._open_books(cfg)
         self.now = 0
         self.seq = 0  # sequence of rejects for unknown instruments
         self.next_boundary_ns = 0  # 0 = no clock tick yet
         self.next_boundary_phase = Phase.CLOSED
+        self.catalog_versions: dict[str, int] = {}  # symbol -> version of the last CatalogUpdate applied
+
+    def _open_books(self, cfg: InstrumentConfig) -> list[OrderBook]:
+        """The books of ``cfg`` not open yet: the standard one and, with a round lot above 1, ``<symbol>F``."""
+        opened = []
+        if cfg.symbol not in self.books:
+            book = self.books[cfg.symbol] = OrderBook(
+                cfg.symbol, self.ids, cfg.lot, 0, cfg.tick, cfg.reference_price,
+                cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
+            )
+            opened.append(book)
+        fsym = cfg.symbol + "F"
+        if cfg.fractional and cfg.lot > 1 and fsym not in self.books:
+            book = self.books[fsym] = OrderBook(
+                fsym, self.ids, 1, cfg.lot - 1, cfg.tick, self.books[cfg.symbol].reference_price,
+                cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
+            )
+            self.fractional_of[cfg.symbol] = fsym
+            opened.append(book)
+        return opened
 
     # ------------------------------------------------------------ dispatch
 
@@ -125,6 +136,8 @@ class Engine:
                 return self._for_instrument(msg.instrument, "halt", 0)
             if t is Resume:
                 return self._for_instrument(msg.instrument, "resume", 0)
+            if t is CatalogUpdate:
+                return self._catalog(msg)
             return [self._reject_unknown("", 0, "", Reason.INVALID_ORDER)]
         except Exception:  # the engine never raises on input
             return [self._failed(msg, book, mark)]
@@ -224,6 +237,73 @@ class Engine:
             target.flush()
         return out
 
+    # ------------------------------------------------------------ catalog
+
+    def _catalog(self, msg: Any) -> list[Output]:
+        """Applies a :class:`CatalogUpdate` (see there). A malformed or stale one changes nothing and says
+        nothing (it is the engine's own input, from the catalog, not an order to answer)."""
+        m: tuple[Any, ...] = msg
+        symbol = m[0]
+        if (
+            type(symbol) is not str or not symbol or len(m) != 7
+            or any(type(v) is not int for v in (m[1], m[2], m[3], m[4], m[6]))
+            or type(m[5]) is not bool or m[1] < 1 or m[2] < 1 or m[3] < 0 or m[4] < 0
+            or symbol in self.fractional_of.values()  # a fractional book follows its round-lot instrument
+        ):
+            return []
+        _, lot, tick, rejection_bps, auction_bps, active, version = msg
+        if version <= self.catalog_versions.get(symbol, 0):
+            return []
+        self.catalog_versions[symbol] = version
+        out: list[Any] = []
+        known = [cfg for cfg in self.instruments if cfg.symbol == symbol]
+        cfg = (known[0] if known else InstrumentConfig(symbol))._replace(
+            lot=lot, tick=tick, rejection_tunnel_bps=rejection_bps, auction_tunnel_bps=auction_bps)
+        if known:  # in place: the order of the instruments is the order of the books (and of snapshots)
+            self.instruments = tuple(cfg if c.symbol == symbol else c for c in self.instruments)
+        else:
+            self.instruments = (*self.instruments, cfg)
+        scheduled = self._scheduled_phase()
+        for book in self._open_books(cfg):
+            book.out = out
+            book.now = self.now
+            book.trading_date = date_int(local_date(self.now)) if self.now else 0
+            book.set_scheduled_phase(scheduled)
+            if not book.seq:
+                book._emit_phase()  # a new book says it exists, even while the market is closed
+        standard = self.books[symbol]
+        fractional = self.books.get(symbol + "F")
+        targets = [(standard, lot, 0, active)]
+        if fractional is not None:
+            # a round lot of 1 leaves nothing to the fractional market: its book stays, suspended
+            targets.append((fractional, 1, lot - 1, active and lot > 1))
+        for book, book_lot, max_qty, book_active in targets:
+            book.out = out
+            book.lot = book_lot
+            book.max_qty = max_qty
+            book.tick = tick
+            book.rejection_tunnel_bps = rejection_bps
+            book.auction_tunnel_bps = auction_bps
+            book.set_reference(standard.reference_price)
+            if not book_active and not book.suspended:
+                book.suspended = True
+                book.halt()
+            elif book_active and book.suspended:
+                book.suspended = False
+                if book.phase == Phase.HALTED and book.scheduled_phase == Phase.CLOSED:
+                    book.phase = Phase.CLOSED  # suspended while closed: it opens with the next session
+                    book._emit_phase()
+                else:
+                    book.resume()  # B3 reopens through an auction (a volatility auction in continuous trading)
+            book.flush()
+        return out
+
+    def _scheduled_phase(self) -> str:
+        """The phase the schedule gives now (what every book follows unless halted or in an auction)."""
+        for book in self.books.values():
+            return book.scheduled_phase
+        return self.calendar.phase_at(self.now) if self.next_boundary_ns else Phase.CLOSED
+
     # ------------------------------------------------------------ clock
 
     def _tick(self, now_any: Any) -> list[Output]:
@@ -293,6 +373,7 @@ class Engine:
             "ids": self.ids.last,
             "next_boundary": (self.next_boundary_ns, self.next_boundary_phase),
             "books": [_book_state(book) for book in self.books.values()],
+            "catalog_versions": dict(self.catalog_versions),
         }
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -309,8 +390,16 @@ class Engine:
         engine.seq = state["seq"]
         engine.ids.last = state["ids"]
         engine.next_boundary_ns, engine.next_boundary_phase = state["next_boundary"]
+        engine.catalog_versions = dict(state.get("catalog_versions", {}))
         for book_state in state["books"]:
-            _restore_book(engine.books[book_state["symbol"]], book_state)
+            symbol = book_state["symbol"]
+            if symbol not in engine.books:  # a fractional book kept after its round lot became 1
+                engine.books[symbol] = OrderBook(symbol, engine.ids)
+                if symbol[:-1] in engine.books:
+                    engine.fractional_of[symbol[:-1]] = symbol
+            _restore_book(engine.books[symbol], book_state)
+        # the snapshot's order of books (a clock tick's outputs follow it), whatever the constructor's was
+        engine.books = {st["symbol"]: engine.books[st["symbol"]] for st in state["books"]}
         return engine
 
 
@@ -318,10 +407,13 @@ _BOOK_SCALARS = (
     "symbol", "reference_price", "last_price", "phase", "scheduled_phase", "auction_end_ns", "seq",
     "trade_seq", "now", "trading_date", "l1", "indicative",
 )
+# Saved since the catalog can change them; a snapshot without them keeps what the instrument list gives.
+_BOOK_RULES = ("lot", "max_qty", "tick", "rejection_tunnel_bps", "auction_tunnel_bps", "volatility_auction_ns",
+               "suspended")
 
 
 def _book_state(book: OrderBook) -> dict[str, Any]:
-    state: dict[str, Any] = {name: getattr(book, name) for name in _BOOK_SCALARS}
+    state: dict[str, Any] = {name: getattr(book, name) for name in _BOOK_SCALARS + _BOOK_RULES}
     state["orders"] = [o.state() for o in book.orders.values()]
     state["bids"] = [[o.order_id for o in book.bids[p].orders()] for p in book.bid_keys]
     state["asks"] = [[o.order_id for o in book.asks[-k].orders()] for k in book.ask_keys]
@@ -333,6 +425,9 @@ def _book_state(book: OrderBook) -> dict[str, Any]:
 def _restore_book(book: OrderBook, state: dict[str, Any]) -> None:
     for name in _BOOK_SCALARS:
         setattr(book, name, state[name])
+    for name in _BOOK_RULES:
+        if name in state:
+            setattr(book, name, state[name])
     book.set_reference(state["reference_price"])
     orders = {values[0]: Order.from_state(values) for values in state["orders"]}
     book.orders = orders

@@ -79,6 +79,7 @@ class Reason:
     PRICE_OUT_OF_BAND: Final = "PRICE_OUT_OF_BAND"
     MARKET_CLOSED: Final = "MARKET_CLOSED"
     INSTRUMENT_HALTED: Final = "INSTRUMENT_HALTED"
+    INSTRUMENT_SUSPENDED: Final = "INSTRUMENT_SUSPENDED"  # the catalog suspended it (CatalogUpdate active=False)
     UNKNOWN_ORDER: Final = "UNKNOWN_ORDER"
     FOK_NOT_FILLABLE: Final = "FOK_NOT_FILLABLE"
     MIN_QTY_NOT_MET: Final = "MIN_QTY_NOT_MET"
@@ -151,7 +152,25 @@ class Resume(NamedTuple):
     instrument: str
 
 
-Input = NewOrder | CancelOrder | ReplaceOrder | ClockTick | SetReferencePrice | Halt | Resume
+class CatalogUpdate(NamedTuple):
+    """The instrument as the asset catalog now lists it: a new symbol gets its books (round lot and
+    fractional) at once; for a known one the lot, tick and tunnels apply to the orders that come after it
+    (resting orders stay as they are), ``active=False`` suspends it at once (HALTED: new orders and
+    replaces refused with INSTRUMENT_SUSPENDED, cancels accepted, resting orders stay) and ``active=True``
+    reopens it (through a volatility auction during continuous trading). ``version`` orders the updates of
+    one instrument (the catalog event's ``occurred_at`` in ns): one not newer than the last applied is
+    ignored, so a redelivered or late event changes nothing."""
+
+    instrument: str
+    lot: int
+    tick: int
+    rejection_tunnel_bps: int
+    auction_tunnel_bps: int
+    active: bool
+    version: int
+
+
+Input = NewOrder | CancelOrder | ReplaceOrder | ClockTick | SetReferencePrice | Halt | Resume | CatalogUpdate
 
 # ---------------------------------------------------------------- outputs
 # The first field of every output is its kind, so that an encoded stream is self-describing.
