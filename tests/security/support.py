@@ -197,3 +197,11 @@ def assert_ledger_reconciles(user: User) -> None:
         assert m["cash"][key] >= 0, m
     for ticker, quantities in m["positions"].items():
         assert all(q >= 0 for q in quantities), (ticker, quantities)
+    # and the wallet's own check: every balance is the sum of its postings, every entry balances
+    from mybroker.db import engine
+    from mybroker.wallet.mysql import MySqlStore
+    from mybroker.wallet.service import Wallet
+
+    from local_runtime import services as svc
+
+    assert Wallet(MySqlStore(engine(svc.mysql_url("wallet")))).reconcile(user.user_id) == []
