@@ -76,7 +76,12 @@ class CatalogFeed:
             raise RuntimeError(f"the catalog topic {topic!r} does not exist")
         self.partitions = [TopicPartition(topic, p) for p in sorted(partitions)]
         self.consumer.assign(self.partitions)
+        starts = self.consumer.beginning_offsets(self.partitions)
         for tp in self.partitions:
+            if positions.get(tp.partition, 0) < starts[tp]:
+                log.warning("catalog partition %d: offsets %d to %d expired before the engine read them (topic "
+                            "retention): those changes are lost to it", tp.partition,
+                            positions.get(tp.partition, 0), starts[tp] - 1)
             if tp.partition in positions:
                 self.consumer.seek(tp, positions[tp.partition])
             else:

@@ -66,8 +66,13 @@ def order(u: User, order_id: str) -> dict[str, Any]:
 
 
 def final(u: User, order_id: str) -> dict[str, Any]:
-    return until(lambda: (lambda o: o if o["status"] in FINAL else None)(order(u, order_id)),
-                 f"order {order_id} final")  # type: ignore[no-any-return]
+    body: dict[str, Any] = until(lambda: (lambda o: o if o["status"] in FINAL else None)(order(u, order_id)),
+                                 f"order {order_id} final")
+    return body
+
+
+def in_phase(r: redis.Redis, symbol: str, phase: str) -> Callable[[], bool]:
+    return lambda: engine_book(r, symbol).get("phase") == phase
 
 
 def funded(prefix: str) -> User:
@@ -95,7 +100,7 @@ def test_a_new_listing_trades_in_the_same_session_and_a_halt_stops_it_at_once() 
 
     # the engine opens both books during the session: no restart, no UNKNOWN_INSTRUMENT
     for symbol in (ticker, f"{ticker}F"):
-        until(lambda s=symbol: engine_book(r, s).get("phase") == "CONTINUOUS", f"the engine's {symbol} book")
+        until(in_phase(r, symbol, "CONTINUOUS"), f"the engine's {symbol} book")
 
     # the listing's first quote (our own price, on the tick): the reference of the engine and the agents
     reference = random.randrange(1_000, 5_000, TICK)
@@ -143,7 +148,7 @@ def test_a_new_listing_trades_in_the_same_session_and_a_halt_stops_it_at_once() 
     halted = admin.call("PATCH", f"/assets/{ticker}", {"status": "SUSPENDED"})
     assert halted.status == 200 and halted.body["status"] == "SUSPENDED", halted.body
     for symbol in (ticker, f"{ticker}F"):
-        until(lambda s=symbol: engine_book(r, s).get("phase") == "HALTED", f"the engine halts {symbol}")
+        until(in_phase(r, symbol, "HALTED"), f"the engine halts {symbol}")
     late = buyer.post("/orders", {"ticker": ticker, "side": "BUY", "orderType": "LIMIT", "quantity": 100,
                                   "priceCents": reference})
     if late.status == 201:  # the broker's 60 s catalog cache still said ACTIVE: the exchange refuses it
