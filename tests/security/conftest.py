@@ -24,5 +24,7 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.write_line(f"{group:<28} {n:>6}")
     terminalreporter.write_line(f"{'total':<28} {sum(TALLY.attacks.values()):>6}")
     terminalreporter.write_line(f"{'5xx answers':<28} {len(TALLY.server_errors):>6}")
+    by_status = ", ".join(f"{s}: {n}" for s, n in sorted(TALLY.statuses.items()))
+    terminalreporter.write_line(f"answers by status: {by_status}")
     for line in TALLY.server_errors[:20]:
         terminalreporter.write_line(f"  {line}")

@@ -35,9 +35,11 @@ class Tally:
 
     attacks: Counter[str] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
+    statuses: Counter[int] = field(default_factory=Counter)
 
     def record(self, group: str, what: str, status: int) -> None:
         self.attacks[group] += 1
+        self.statuses[status] += 1
         if status >= 500:
             self.server_errors.append(f"{group}: {what} -> {status}")
 
