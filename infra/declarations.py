@@ -144,6 +144,28 @@ class Service:
 
 
 @dataclass(frozen=True)
+class WebSocketRoute:
+    """One route of a WebSocket API (``$connect``, ``$disconnect``, ``$default`` or an ``action`` value)."""
+
+    route_key: str
+    function: str
+    returns_response: bool = False  # the function's ``body`` goes back to the client (a route response)
+
+
+@dataclass(frozen=True)
+class WebSocketApi:
+    """An API Gateway WebSocket API: ``$connect`` behind a Lambda REQUEST authorizer, route selection on
+    ``$request.body.action``; ``managers`` may post to its connections (execute-api:ManageConnections)."""
+
+    name: str
+    stage: str
+    authorizer: str
+    routes: tuple[WebSocketRoute, ...]
+    managers: tuple[str, ...] = ()
+    route_selection: str = "$request.body.action"
+
+
+@dataclass(frozen=True)
 class System:
     functions: tuple[Function, ...]
     routes: tuple[Route, ...] = ()
@@ -154,6 +176,7 @@ class System:
     kafka_sources: tuple[KafkaSource, ...] = ()
     services: tuple[Service, ...] = ()
     databases: tuple[str, ...] = field(default=())
+    websocket_apis: tuple[WebSocketApi, ...] = ()
 
     def function(self, name: str) -> Function:
         for fn in self.functions:
@@ -200,6 +223,12 @@ class System:
         for fn in self.functions:
             if fn.database is not None and fn.database not in self.databases:
                 raise ValueError(f"function {fn.name} uses undeclared database {fn.database}")
+        for ws in self.websocket_apis:
+            used = {ws.authorizer, *ws.managers, *(r.function for r in ws.routes)}
+            if not used <= known:
+                raise ValueError(f"websocket api {ws.name} names an unknown function")
+            if len({r.route_key for r in ws.routes}) != len(ws.routes):
+                raise ValueError(f"websocket api {ws.name} has duplicate routes")
 
 
 SAO_PAULO = "America/Sao_Paulo"
@@ -334,6 +363,34 @@ SYSTEM = System(
             uses=("redis", "mongodb", "kafka"),
             environment=MODE_ENV,
         ),
+        # the WebSocket streaming API (docs/streaming.md): the $connect authorizer needs only the pool's JWKS
+        Function(
+            name="streaming-authorizer",
+            code_dir="functions/streaming",
+            handler="authorizer.handler",
+            timeout_s=5,
+            concurrency=4,
+            uses=("cognito",),
+            in_vpc=False,
+        ),
+        Function(
+            name="streaming-connections",
+            code_dir="functions/streaming",
+            handler="connections.handler",
+            timeout_s=5,
+            concurrency=4,
+            uses=("redis",),
+        ),
+        Function(
+            # one environment per Kafka mapping; reads the wallet's view read-only for the wallet channel
+            name="streaming-pusher",
+            code_dir="functions/streaming",
+            handler="pusher.handler",
+            database="wallet",
+            timeout_s=30,
+            concurrency=4,
+            uses=("redis", "mysql"),
+        ),
     ),
     routes=(
         Route("GET", "/assets", "assets-api"),
@@ -409,6 +466,21 @@ SYSTEM = System(
         # the function skips unreadable trades itself, and a batch applied twice changes nothing
         KafkaSource("market-data-trades", "market-data-trades", "trades", batch_size=500,
                     batching_window_s=1.0, provisioned=False),
+        # the streaming pusher: live data from now on (LATEST), on demand; it skips what it cannot read itself
+        *(KafkaSource(f"streaming-{topic}", "streaming-pusher", topic, batch_size=100, batching_window_s=0.5,
+                      starting_position="LATEST", provisioned=False)
+          for topic in ("orders", "quotes", "trades", "market-data")),
+    ),
+    websocket_apis=(
+        WebSocketApi(
+            name="streaming",
+            stage="live",
+            authorizer="streaming-authorizer",
+            routes=tuple(WebSocketRoute(key, "streaming-connections", returns_response=key not in
+                                        ("$connect", "$disconnect"))
+                         for key in ("$connect", "$disconnect", "subscribe", "unsubscribe", "ping", "$default")),
+            managers=("streaming-pusher",),
+        ),
     ),
     services=(
         Service(

@@ -25,6 +25,7 @@ from local_runtime.http_api import HttpApi, HttpResponse, JwtAuthorizer, json_re
 from local_runtime.lambdas import RUNTIME_ID_VARIABLE, LambdaService, free_port
 from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT, RUN
 from local_runtime.schedules import Clock, Scheduler
+from local_runtime.websocket import LocalWebSocketApi, ws_management_port, ws_port
 
 log = logging.getLogger("local_runtime")
 
@@ -115,8 +116,14 @@ class LocalRuntime:
         # the main runtime shares its clock with the functions and the engine; test runtimes keep their own
         self.clock = clock or Clock(_shared_clock_store() if runtime_id == "main" else None)
         functions = {f.name: f for f in system.functions}
-        self.lambdas = LambdaService(functions, {n: function_environment(f, state) for n, f in functions.items()},
-                                     runtime_id)
+        environments = {n: function_environment(f, state) for n, f in functions.items()}
+        # the WebSocket APIs (local_runtime/websocket.py): their managers get the @connections URL, as on AWS
+        ws_ports = (ws_port(), ws_management_port()) if runtime_id == "main" else (free_port(), free_port())
+        for api in system.websocket_apis:
+            for manager in api.managers:
+                environments[manager]["WEBSOCKET_CALLBACK_URL"] = f"http://{host}:{ws_ports[1]}/{api.stage}"
+        self.lambdas = LambdaService(functions, environments, runtime_id)
+        self.websockets = [LocalWebSocketApi(api, self.lambdas, host, *ws_ports) for api in system.websocket_apis[:1]]
         authorizer = None
         if state.get("issuer") and state.get("jwks_url"):
             authorizer = JwtAuthorizer(state["issuer"], [state["client_id"]], state["jwks_url"])
@@ -160,6 +167,8 @@ class LocalRuntime:
         self._server = self.http.server(self.host, self.port)
         self.port = self._server.server_address[1]
         self._thread("http", self._server.serve_forever)
+        for ws in self.websockets:
+            ws.start()
         self._thread("scheduler", self.scheduler.run)
         for p in self.rabbit_pollers:
             self._thread(f"esm-{p.source.name}", p.run)
@@ -178,6 +187,8 @@ class LocalRuntime:
         for k in self.kafka_pollers:
             k.stop()
         self.scheduler.stop()
+        for ws in self.websockets:
+            ws.stop()
         for s in self.services:
             s.stop()
         if self._server is not None:
@@ -200,6 +211,9 @@ class LocalRuntime:
             "services": {s.name: {"pid": s.process.pid if s.process else None,
                                   "running": bool(s.process and s.process.poll() is None),
                                   "restarts": s.restarts, "log": str(s.log)} for s in self.services},
+            "websocket_apis": {w.api.name: {"url": w.url, "callback_url": w.callback_url,
+                                            "connections": len(w.connections), "posts": w.posts,
+                                            "closed_slow": w.closed_slow} for w in self.websockets},
             "schedules": [{"name": n, "time": w.isoformat(), "ok": ok} for n, w, ok in self.scheduler.fired[-20:]],
         }
 
