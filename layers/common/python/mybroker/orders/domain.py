@@ -368,7 +368,11 @@ def _follow(o: Order, r: ExecutionReportMessage, events: list[Emitted]) -> Order
     t = r.exec_type
     cum = max(o.cum_quantity, r.cum_quantity)
     if t is ExecType.REJECTED:
-        own = r.client_order_id == o.order_id and o.status is OrderStatus.PENDING_NEW and o.cum_quantity == 0
+        # UNKNOWN_ORDER answers only a cancel or replace (of an order the engine does not hold yet: a cancel that
+        # overtook its order's NEW command): never the order's own rejection, which would end it and release its
+        # hold while the NEW still reaches the book and trades
+        own = (r.client_order_id == o.order_id and o.status is OrderStatus.PENDING_NEW and o.cum_quantity == 0
+               and r.reason != "UNKNOWN_ORDER")
         if not own:  # the engine refused a cancel or replace: the order stands
             revert = r.client_order_id == o.engine_client_order_id and r.client_order_id != o.order_id
             if revert and r.client_order_id != r.orig_client_order_id:
