@@ -260,6 +260,25 @@ def estimate(
                 requests / 1e6 * p["http_api_request_million"],
             )
         )
+    websockets = [props for _rid, props in _resources(template, "AWS::ApiGatewayV2::Api")
+                  if props.get("ProtocolType") == "WEBSOCKET"]
+    if websockets:
+        minutes = (usage["websocket_clients"] * usage["websocket_hours_per_day"] * 60 * usage["days_per_month"])
+        messages = minutes * usage["websocket_messages_per_client_minute"]
+        pushes = usage["websocket_pusher_invocations_per_day"] * usage["days_per_month"]
+        busy = (messages / 1e6 * p["websocket_message_million"]
+                + minutes / 1e6 * p["websocket_connection_minute_million"]
+                + pushes / 1e6 * p["lambda_request_million"])
+        lines.append(
+            Line(
+                "WebSocket API",
+                "streaming",
+                f"{usage['websocket_clients']} clients {usage['websocket_hours_per_day']} h/day: {minutes:,.0f} "
+                f"connection-minutes, {messages:,.0f} messages, {pushes:,.0f} pusher invocations/month",
+                0.0,
+                busy,
+            )
+        )
     if scheduled:
         over = max(0.0, scheduled - p["scheduler_free_invocations"]) / 1e6 * p["scheduler_invocation_million"]
         lines.append(

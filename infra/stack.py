@@ -15,6 +15,7 @@ from infra.engine_host import EngineHost
 from infra.messaging import Messaging
 from infra.network import Network
 from infra.observability import Observability
+from infra.streaming import Streaming
 
 STACK_NAME = "MyBrokerB3"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -91,6 +92,11 @@ class MyBrokerStack(Stack):
             alarm_email=alarm_email,
         )
         CfnOutput(self, "ApiUrl", value=self.compute.stage.url, description="HTTP API base URL")
+        # the WebSocket streaming API (infra/streaming.py, docs/streaming.md) on the functions Compute made
+        self.streaming = [Streaming(self, f"Streaming{i or ''}", api=api, functions=self.compute.functions)
+                          for i, api in enumerate(system.websocket_apis)]
+        for s in self.streaming[:1]:
+            CfnOutput(self, "WebSocketUrl", value=s.stage.url, description="WebSocket streaming API URL")
         CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.auth.client.user_pool_client_id)
         CfnOutput(

@@ -97,6 +97,8 @@ def drift(s: Synth, system: System, repo_root: Path) -> list[str]:
             lid = node.get("Ref") or (node.get("Fn::GetAtt") or [None])[0]
             if lid in logical_to_name:
                 return str(logical_to_name[lid]).removeprefix(function_name(""))
+            if "Fn::Join" in node:  # a WebSocket integration's URI: arn:...:lambda:path/.../functions/<arn>/invocations
+                return next((f for f in map(function_of, node["Fn::Join"][1]) if f is not None), None)
         return None
 
     # --- routes ---
@@ -113,6 +115,8 @@ def drift(s: Synth, system: System, repo_root: Path) -> list[str]:
         target = next((integrations[ref] for ref in integrations if ref in json.dumps(p["Target"])), None)
         routes[p["RouteKey"]] = (target, p.get("AuthorizationType", "NONE"))
     wanted = {f"{r.method} {r.path}": (r.function, "JWT" if r.authorized else "NONE") for r in system.routes}
+    for ws in system.websocket_apis:  # a WebSocket API authorizes at $connect only (the Lambda authorizer)
+        wanted.update({r.route_key: (r.function, "CUSTOM" if r.route_key == "$connect" else "NONE") for r in ws.routes})
     for key in sorted(set(routes) | set(wanted)):
         if routes.get(key) != wanted.get(key):
             problems.append(f"route {key}: template {routes.get(key)}, declared {wanted.get(key)}")

@@ -119,3 +119,11 @@ def test_cli_fails_on_avoidable_charge(
 )
 def test_schedule_frequency(expression: str, expected: float) -> None:
     assert invocations_per_month(expression, 30.42) == pytest.approx(expected)
+
+
+def test_the_websocket_api_is_priced_by_messages_and_connection_minutes(synth: Synth) -> None:
+    (line,) = [line for line in estimate(synth.template, PRICES) if line.resource == "WebSocket API"]
+    usage, p = PRICES["usage"], PRICES["prices"]
+    minutes = usage["websocket_clients"] * usage["websocket_hours_per_day"] * 60 * usage["days_per_month"]
+    assert line.demo == 0.0  # nobody connected: nothing to pay
+    assert line.busy >= minutes * usage["websocket_messages_per_client_minute"] / 1e6 * p["websocket_message_million"]
