@@ -1,6 +1,10 @@
-"""Compute and API: one Lambda per declared function, the HTTP API routes (Cognito JWT where declared),
-the EventBridge Scheduler schedules and the Amazon MQ / Kafka event source mappings, all looped over
-``SYSTEM`` so that a new declaration needs no change here.
+"""Compute and API: one Lambda per declared function, the HTTP API routes (Cognito JWT for users, IAM for
+the service-to-service routes, none for the docs), the EventBridge Scheduler schedules and the Amazon MQ /
+Kafka event source mappings, all looped over ``SYSTEM`` so that a new declaration needs no change here.
+
+Least privilege: a function reads only its own service's database user, broker users and the parameters
+of what it declares in ``uses``; it may invoke (``execute-api:Invoke``) exactly the IAM routes that name it
+in ``iam_callers``, and no route accepts a user's token in their place.
 """
 
 from __future__ import annotations
@@ -22,10 +26,10 @@ from aws_cdk import aws_scheduler as scheduler
 from constructs import Construct
 
 from infra.auth import Auth
-from infra.data import Data
+from infra.data import Data, MysqlUser
 from infra.declarations import Function, KafkaSource, RabbitMqSource, System
 from infra.engine_host import HostEndpoints
-from infra.messaging import KAFKA_CA_PARAMETER, KAFKA_SCRAM_PARAMETER, Messaging
+from infra.messaging import KAFKA_CA_PARAMETER, Messaging, function_service
 from infra.nag import acknowledge
 from infra.network import Network
 
@@ -87,6 +91,12 @@ class Wiring:
     host: HostEndpoints
 
 
+def mysql_user(fn: Function, data: Data) -> MysqlUser:
+    """The schema's own user for its service's functions; its read-only user for another service's."""
+    assert fn.database is not None
+    return data.user(fn.database, readonly=function_service(fn) != fn.database)
+
+
 def function_environment(fn: Function, wiring: Wiring) -> dict[str, str]:
     """The environment variables the application's settings read, for ``fn.uses`` / ``fn.database``."""
     env: dict[str, str] = {
@@ -95,28 +105,38 @@ def function_environment(fn: Function, wiring: Wiring) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
     }
     uses = set(fn.uses)
+    service = function_service(fn)
     if "mysql" in uses or fn.database is not None:
         env["MYSQL_HOST"] = wiring.data.host
         env["MYSQL_PORT"] = str(wiring.data.port)
-        env["MYSQL_SECRET_ARN"] = wiring.data.secret.secret_arn
         if fn.database is not None:
             env["MYSQL_DATABASE"] = fn.database
+            env["MYSQL_CREDENTIALS_PARAMETER"] = mysql_user(fn, wiring.data).parameter
     if "redis" in uses:
         env["REDIS_URL"] = wiring.host.redis_url
+        env["REDIS_PASSWORD_PARAMETER"] = wiring.host.redis_password_parameter
+        env["REDIS_CA_PARAMETER"] = wiring.host.redis_ca_parameter
     if "rabbitmq" in uses:
         env["RABBITMQ_HOST"] = wiring.messaging.broker_host
         env["RABBITMQ_PORT"] = str(wiring.messaging.broker_port)
-        env["RABBITMQ_SECRET_ARN"] = wiring.messaging.broker_secret.secret_arn
+        mq_user = wiring.messaging.rabbitmq_users[service]
+        if mq_user.secret is not None:
+            env["RABBITMQ_SECRET_ARN"] = mq_user.secret.secret_arn
+        else:
+            env["RABBITMQ_CREDENTIALS_PARAMETER"] = str(mq_user.parameter)
     if "kafka" in uses:
         env["KAFKA_BOOTSTRAP_SERVERS"] = wiring.host.kafka_bootstrap_servers
         env["KAFKA_SECURITY_PROTOCOL"] = "SASL_SSL"
+        kafka_user = wiring.messaging.kafka_users[service]
+        if kafka_user.secret is not None:
+            env["KAFKA_SASL_SECRET_ARN"] = kafka_user.secret.secret_arn
+        else:
+            env["KAFKA_SASL_PARAMETER"] = str(kafka_user.parameter)
         # the broker's certificate is signed by the host's private CA: clients need it to verify TLS
-        kafka_secret, ca_secret = wiring.messaging.kafka_secret, wiring.messaging.kafka_ca_secret
-        if kafka_secret is not None and ca_secret is not None:
-            env["KAFKA_SASL_SECRET_ARN"] = kafka_secret.secret_arn
+        ca_secret = wiring.messaging.kafka_ca_secret
+        if ca_secret is not None:
             env["KAFKA_CA_SECRET_ARN"] = ca_secret.secret_arn
-        else:  # no Kafka event source mapping: the credentials are free SSM parameters
-            env["KAFKA_SASL_PARAMETER"] = KAFKA_SCRAM_PARAMETER
+        else:  # no Kafka event source mapping: a free SSM parameter
             env["KAFKA_CA_PARAMETER"] = KAFKA_CA_PARAMETER
     if "mongodb" in uses:
         env["MONGODB_URI_PARAMETER"] = wiring.data.mongodb_uri_parameter
@@ -128,34 +148,27 @@ def function_environment(fn: Function, wiring: Wiring) -> dict[str, str]:
 
 
 def _grant(fn: Function, handle: lambda_.Function, wiring: Wiring) -> None:
-    """Least privilege: read only the secrets/parameters of the resources the declaration names."""
+    """Least privilege: read only this service's users and the parameters of the resources it declares."""
     uses = set(fn.uses)
-    if "mysql" in uses or fn.database is not None:
-        wiring.data.secret.grant_read(handle)
+    service = function_service(fn)
+    parameters: list[str] = []
+    if fn.database is not None:
+        parameters.append(wiring.data.user_parameter_arn(mysql_user(fn, wiring.data)))
+    if "redis" in uses:
+        parameters += [wiring.host.redis_password_parameter_arn, wiring.host.redis_ca_parameter_arn]
     if "rabbitmq" in uses:
-        wiring.messaging.broker_secret.grant_read(handle)
+        wiring.messaging.rabbitmq_users[service].grant_read(handle)
     if "kafka" in uses:
-        kafka_secret, ca_secret = wiring.messaging.kafka_secret, wiring.messaging.kafka_ca_secret
-        if kafka_secret is not None and ca_secret is not None:
-            kafka_secret.grant_read(handle)
-            ca_secret.grant_read(handle)
+        wiring.messaging.kafka_users[service].grant_read(handle)
+        if wiring.messaging.kafka_ca_secret is not None:
+            wiring.messaging.kafka_ca_secret.grant_read(handle)
         else:
-            handle.add_to_role_policy(
-                iam.PolicyStatement(
-                    actions=["ssm:GetParameter"],
-                    resources=[
-                        wiring.messaging.kafka_scram_parameter_arn,
-                        wiring.messaging.kafka_ca_parameter_arn,
-                    ],
-                )
-            )
+            parameters.append(wiring.messaging.kafka_ca_parameter_arn)
     if "mongodb" in uses:
-        # SecureString under the AWS-managed aws/ssm key: its key policy already allows use through SSM.
-        handle.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["ssm:GetParameter"], resources=[wiring.data.mongodb_uri_parameter_arn]
-            )
-        )
+        parameters.append(wiring.data.mongodb_uri_parameter_arn)
+    if parameters:
+        # SecureStrings under the AWS-managed aws/ssm key: its key policy already allows use through SSM.
+        handle.add_to_role_policy(iam.PolicyStatement(actions=["ssm:GetParameter"], resources=parameters))
 
 
 class Compute(Construct):
@@ -213,6 +226,10 @@ class Compute(Construct):
         for fn in system.functions:
             if "api" in fn.uses:  # the API's own URL: set after the API exists, which needs the functions
                 self.functions[fn.name].add_environment("API_URL", self.api.api_endpoint)
+        for fn in system.functions:
+            callable_routes = [r for r in system.routes if fn.name in r.iam_callers]
+            if callable_routes and "api" not in fn.uses:
+                raise ValueError(f"function {fn.name} is an IAM caller of a route but does not use api")
         self._schedules(system)
         for mq_source in system.rabbitmq_sources:
             self._rabbitmq_source(mq_source, wiring.messaging)
@@ -235,6 +252,8 @@ class Compute(Construct):
             raise ValueError(f"function {fn.name} is outside the VPC but uses private {sorted(outside)}")
         if fn.database is not None and "mysql" not in fn.uses:
             raise ValueError(f"function {fn.name} owns database {fn.database} but does not use mysql")
+        if "mysql" in fn.uses and fn.database is None:
+            raise ValueError(f"function {fn.name} uses mysql but owns no database: it would have no user")
         log_group = logs.LogGroup(
             self,
             f"{cid}Logs",
@@ -247,7 +266,8 @@ class Compute(Construct):
             vpc_args = {
                 "vpc": network.vpc,
                 "vpc_subnets": network.private_subnets,
-                "security_groups": [network.functions_sg],
+                "security_groups": [network.functions_sg]
+                + ([network.redis_clients_sg] if "redis" in fn.uses else []),
             }
         handle = lambda_.Function(
             self,
@@ -292,6 +312,14 @@ class Compute(Construct):
         authorizer = authorizers.HttpUserPoolAuthorizer(
             "CognitoAuthorizer", auth.user_pool, user_pool_clients=[auth.client]
         )
+        stack = Stack.of(self)
+        api_id = stack.resolve(stack.get_logical_id(api.node.default_child))  # type: ignore[arg-type]
+        iam_authorizer = authorizers.HttpIamAuthorizer()  # SigV4: only principals granted Invoke get through
+        route_authorizer: dict[str, apigwv2.IHttpRouteAuthorizer] = {
+            "jwt": authorizer,
+            "iam": iam_authorizer,
+            "none": apigwv2.HttpNoneAuthorizer(),
+        }
         integration_of: dict[str, integrations.HttpLambdaIntegration] = {}
         for route in system.routes:
             if route.function not in integration_of:
@@ -302,9 +330,21 @@ class Compute(Construct):
                 path=route.path,
                 methods=[apigwv2.HttpMethod(route.method)],
                 integration=integration_of[route.function],
-                authorizer=authorizer if route.authorized else apigwv2.HttpNoneAuthorizer(),
+                authorizer=route_authorizer[route.auth],
             )
-            if not route.authorized:
+            for caller in route.iam_callers:  # exactly this route (method and path), for each declared caller
+                for r in created:
+                    r.grant_invoke(self.functions[caller], http_methods=[apigwv2.HttpMethod(route.method)])
+                wildcard = "/*/" + route.method + re.sub(r"\{[^}]+\}", "*", route.path)
+                acknowledge(
+                    self.functions[caller],
+                    {
+                        f"AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:execute-api:<AWS::Region>:"
+                        f"<AWS::AccountId>:<{api_id}>{wildcard}]": "Invoke on this one declared route: the first "
+                        "* is the API's only ($default) stage, any other stands for a path parameter.",
+                    },
+                )
+            if route.auth == "none":
                 for r in created:
                     acknowledge(
                         r,
@@ -356,7 +396,9 @@ class Compute(Construct):
     def _rabbitmq_source(self, source: RabbitMqSource, messaging: Messaging) -> None:
         queue = self.system.queue(source.queue)
         handle = self.functions[source.function]
-        messaging.broker_secret.grant_read(handle)
+        user = messaging.rabbitmq_users[function_service(self.system.function(source.function))]
+        assert user.secret is not None  # a mapped service's user is a secret: the mapping requires one
+        user.secret.grant_read(handle)
         handle.add_to_role_policy(
             iam.PolicyStatement(actions=["mq:DescribeBroker"], resources=[messaging.broker.attr_arn])
         )
@@ -392,7 +434,7 @@ class Compute(Construct):
             enabled=True,
             source_access_configurations=[
                 lambda_.CfnEventSourceMapping.SourceAccessConfigurationProperty(
-                    type="BASIC_AUTH", uri=messaging.broker_secret.secret_arn
+                    type="BASIC_AUTH", uri=user.secret.secret_arn
                 ),
                 lambda_.CfnEventSourceMapping.SourceAccessConfigurationProperty(
                     type="VIRTUAL_HOST", uri=queue.vhost
@@ -406,14 +448,15 @@ class Compute(Construct):
     def _kafka_source(self, source: KafkaSource, network: Network, wiring: Wiring) -> None:
         handle = self.functions[source.function]
         window = batching_window_seconds(source.batching_window_s)
-        assert wiring.messaging.kafka_secret is not None  # created whenever a Kafka source is declared
+        user = wiring.messaging.kafka_users[function_service(self.system.function(source.function))]
+        assert user.secret is not None  # a mapped service's user is a secret: the mapping requires one
         handle.add_event_source(
             sources.SelfManagedKafkaEventSource(
                 bootstrap_servers=[wiring.host.kafka_bootstrap_servers],
                 topic=source.topic,
                 consumer_group_id=source.consumer_group_id,
                 authentication_method=sources.AuthenticationMethod.SASL_SCRAM_512_AUTH,
-                secret=wiring.messaging.kafka_secret,
+                secret=user.secret,
                 root_ca_certificate=wiring.messaging.kafka_ca_secret,
                 starting_position=lambda_.StartingPosition(source.starting_position),
                 batch_size=source.batch_size,

@@ -1,10 +1,19 @@
 """Data tier: RDS MySQL (one instance, one schema per service) and the MongoDB connection string parameter.
 
+Each service schema has its own MySQL user (named after the schema) with privileges on that schema only.
+A function of another service that reads a schema (the streaming pusher reads the wallet's) gets that
+schema's read-only user, ``<schema>_ro`` (SELECT only). The engine host creates the users at boot with the
+master secret (which nothing else reads) and keeps each one's credentials in a free SSM SecureString
+parameter, ``/mybroker/mysql/<schema>`` or ``/mybroker/mysql/<schema>-readonly``; a function may read only
+its own user's.
+
 Redis runs on the engine host (``infra/engine_host.py``): an ElastiCache cache.t3.micro would add ≈$12 a
 month for what a 50 MB process on an already-paid host does.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -17,11 +26,36 @@ from infra.network import Network
 MYSQL_VERSION = rds.MysqlEngineVersion.VER_8_0_42
 MYSQL_PORT = 3306
 DEFAULT_MONGODB_URI_PARAMETER = "/mybroker/mongodb-uri"
+MYSQL_USER_PARAMETER = "/mybroker/mysql/{database}"  # SecureString {"username", "password"}, by the host
+
+
+@dataclass(frozen=True)
+class MysqlUser:
+    """One schema's user: its owner (all privileges on the schema) or its read-only reader (SELECT)."""
+
+    database: str
+    readonly: bool = False
+
+    @property
+    def username(self) -> str:
+        return f"{self.database}_ro" if self.readonly else self.database
+
+    @property
+    def parameter(self) -> str:
+        name = MYSQL_USER_PARAMETER.format(database=self.database)
+        return f"{name}-readonly" if self.readonly else name
 
 
 class Data(Construct):
     def __init__(
-        self, scope: Construct, construct_id: str, *, network: Network, mongodb_uri_parameter: str
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        network: Network,
+        mongodb_uri_parameter: str,
+        databases: tuple[str, ...] = (),
+        read_only: frozenset[str] = frozenset(),
     ) -> None:
         super().__init__(scope, construct_id)
         self.database = rds.DatabaseInstance(
@@ -71,8 +105,24 @@ class Data(Construct):
         self.host = self.database.db_instance_endpoint_address
         self.port = MYSQL_PORT
 
+        self.databases = databases
+        unknown = read_only - set(databases)
+        if unknown:
+            raise ValueError(f"read-only users for undeclared databases {sorted(unknown)}")
+        self.users = [MysqlUser(db) for db in databases] + [MysqlUser(db, True) for db in sorted(read_only)]
+
         self.mongodb_uri_parameter = mongodb_uri_parameter
         stack = Stack.of(self)
         self.mongodb_uri_parameter_arn = stack.format_arn(
             service="ssm", resource="parameter", resource_name=mongodb_uri_parameter.lstrip("/")
         )
+
+    def user(self, database: str, readonly: bool = False) -> MysqlUser:
+        user = MysqlUser(database, readonly)
+        if user not in self.users:
+            raise KeyError(f"no MySQL user {user.username} declared")
+        return user
+
+    def user_parameter_arn(self, user: MysqlUser) -> str:
+        """The ARN of a user's credentials parameter."""
+        return Stack.of(self).format_arn(service="ssm", resource="parameter", resource_name=user.parameter.lstrip("/"))

@@ -16,6 +16,11 @@ from infra.nag import acknowledge
 PUBLIC = "public"
 PRIVATE = "private"
 VPC_CIDR = "10.60.0.0/16"
+KAFKA_SASL_SSL_PORT = 9096
+REDIS_TLS_PORT = 6379
+# What the functions (and the Kafka mappings' pollers) reach through the host's NAT: AWS APIs, the quote
+# provider and MongoDB Atlas.  Nothing else from the VPC reaches the host.
+NAT_PORTS = {443: "HTTPS: AWS APIs, the quote provider", 27017: "MongoDB Atlas"}
 
 
 class Network(Construct):
@@ -61,6 +66,10 @@ class Network(Construct):
         self.host_sg = ec2.SecurityGroup(
             self, "HostSg", vpc=self.vpc, description="Engine host: Kafka, Redis, engine, NAT for the VPC"
         )
+        # only the functions that declare "redis" carry this group, and only it reaches Redis on the host
+        self.redis_clients_sg = ec2.SecurityGroup(
+            self, "RedisClientsSg", vpc=self.vpc, description="Functions that use Redis on the engine host"
+        )
 
         self.database_sg.add_ingress_rule(self.functions_sg, ec2.Port.tcp(3306), "functions to MySQL")
         self.database_sg.add_ingress_rule(self.host_sg, ec2.Port.tcp(3306), "host (migrations) to MySQL")
@@ -68,10 +77,16 @@ class Network(Construct):
         self.broker_sg.add_ingress_rule(self.host_sg, ec2.Port.tcp(5671), "engine to AMQPS")
         self.broker_sg.add_ingress_rule(self.host_sg, ec2.Port.tcp(443), "host loads queue definitions")
         self.broker_sg.add_ingress_rule(self.broker_sg, ec2.Port.all_tcp(), "MQ event source pollers")
-        # The host is the VPC's NAT: it must accept any traffic from inside the VPC to forward it.
-        # Kafka (SASL_SSL, 9096) and Redis (6379) are reached the same way.  Nothing from the internet.
+        # The host is the functions' NAT (a security group sees forwarded packets with their final
+        # destination port), their Kafka (SASL_SSL) and, for the Redis clients alone, their Redis (TLS +
+        # AUTH).  Nothing else from the VPC, nothing from the internet.
+        for port, what in NAT_PORTS.items():
+            self.host_sg.add_ingress_rule(self.functions_sg, ec2.Port.tcp(port), f"NAT for functions: {what}")
         self.host_sg.add_ingress_rule(
-            ec2.Peer.ipv4(VPC_CIDR), ec2.Port.all_traffic(), "VPC: NAT, Kafka, Redis"
+            self.functions_sg, ec2.Port.tcp(KAFKA_SASL_SSL_PORT), "functions and Kafka pollers to Kafka"
+        )
+        self.host_sg.add_ingress_rule(
+            self.redis_clients_sg, ec2.Port.tcp(REDIS_TLS_PORT), "Redis clients to Redis (TLS, AUTH)"
         )
 
     def route_through(self, instance: ec2.Instance) -> None:

@@ -1,5 +1,13 @@
-"""Observability: alarms on function errors and on every dead-letter queue's depth, and a monthly budget,
-all notifying one SNS topic (optionally mailed to ``-c alarm_email=...``)."""
+"""Observability: alarms on function errors, on every dead-letter queue's depth and on the wallet's floor
+refusing a posting, and a monthly budget, all notifying one SNS topic (optionally mailed to
+``-c alarm_email=...``).
+
+``FloorRefused``: the wallet refuses any posting that would take a balance below zero (a fill, a settlement,
+a release, a withdrawal); nothing moves, and the refusal means a bug or an attack somewhere upstream, so one in
+five minutes alarms. The wallet functions emit it with the fixed dimension ``service=wallet``
+(``mybroker/wallet/floor_metric.py``) so that one alarm covers them all: $0.10 a month beyond the ten free
+alarms, on the topic the other alarms already use (no new topic, no new cost).
+"""
 
 from __future__ import annotations
 
@@ -13,9 +21,12 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
 from constructs import Construct
 
-from infra.compute import construct_id
+from infra.compute import METRICS_NAMESPACE, construct_id
 from infra.declarations import System
 from infra.nag import acknowledge
+
+FLOOR_REFUSED_METRIC = "FloorRefused"
+FLOOR_REFUSED_DIMENSIONS = {"service": "wallet"}  # = mybroker.wallet.floor_metric (tests/infra checks it)
 
 
 class Observability(Construct):
@@ -90,6 +101,27 @@ class Observability(Construct):
             )
             alarm.add_alarm_action(action)
             self.alarms.append(alarm)
+
+        self.floor_refused = cloudwatch.Alarm(
+            self,
+            "FloorRefused",
+            alarm_name="mybroker-wallet-floor-refused",
+            alarm_description="the wallet refused a posting that would have taken a balance below zero "
+            "(nothing moved; find the cause in the wallet functions' logs)",
+            metric=cloudwatch.Metric(
+                namespace=METRICS_NAMESPACE,
+                metric_name=FLOOR_REFUSED_METRIC,
+                dimensions_map=FLOOR_REFUSED_DIMENSIONS,
+                period=Duration.minutes(5),
+                statistic="Sum",
+            ),
+            threshold=0,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.floor_refused.add_alarm_action(action)
+        self.alarms.append(self.floor_refused)
 
         subscribers = [
             budgets.CfnBudget.SubscriberProperty(subscription_type="SNS", address=self.topic.topic_arn)

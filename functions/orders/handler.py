@@ -9,7 +9,6 @@ MySQL is the durable guard when the Redis record is gone.
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -30,12 +29,13 @@ from mybroker.orders.api import OrderPage, OrderView, PlaceOrderBody, ReplaceOrd
 from mybroker.orders.domain import OrderError
 from mybroker.orders.idempotency import ValidatingRedisPersistence
 from mybroker.orders.wiring import service
+from mybroker.settings import settings
 
 logger = Logger()
 metrics = Metrics()
 app = resolver("My Broker B3: orders", "/docs/orders")
 
-persistence = ValidatingRedisPersistence(url=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
+persistence = ValidatingRedisPersistence(url=settings().redis_url)  # on AWS: TLS and AUTH (mybroker.settings)
 idempotency = IdempotencyConfig(
     event_key_jmespath="[accountId, body.clientOrderId]",
     payload_validation_jmespath="body",

@@ -21,6 +21,8 @@ from mybroker.http import error_response, principal, resolver
 from mybroker.market_data.cache import DEFAULT_PREFIX, QuoteCache
 from mybroker.settings import settings
 from mybroker.wallet.daytrade import day_figures
+from mybroker.wallet.floor_metric import floor_refused
+from mybroker.wallet.ledger import FloorBreached
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.reservations import base_ticker
 from mybroker.wallet.service import BuyingPower, Wallet, WalletError
@@ -46,6 +48,14 @@ SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 @app.exception_handler(WalletError)  # type: ignore[untyped-decorator]
 def _refused(exc: WalletError) -> Response[str]:
     return error_response(exc.status, exc.code, exc.message)
+
+
+@app.exception_handler(FloorBreached)  # type: ignore[untyped-decorator]
+def _floor(exc: FloorBreached) -> Response[str]:
+    """Past every check, the ledger's floor still refused a posting: nothing moved; alarmed."""
+    logger.error("posting refused by the floor", extra={"error": str(exc)})
+    floor_refused()
+    return error_response(409, "FLOOR_REFUSED", "the operation would take a balance below zero: nothing moved")
 
 
 @cache

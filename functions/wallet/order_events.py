@@ -21,8 +21,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.orders import OrderEvent, parse_order_event
 from mybroker.db import engine, retry_deadlocks
 from mybroker.dead_letter import DeadLetters
+from mybroker.wallet.floor_metric import floor_refused
 from mybroker.wallet.mysql import MySqlStore
-from mybroker.wallet.service import Wallet
+from mybroker.wallet.service import EventOutcome, Wallet
 from pydantic import ValidationError
 
 logger = Logger()
@@ -59,6 +60,8 @@ def apply(event: OrderEvent, record: KafkaEventRecord) -> str:
                                       "order_id": event.order_id, "outcome": outcome.value,
                                       "partition": record.partition, "offset": record.offset})
     metrics.add_metric(name=f"OrderEvent{outcome.value.title().replace('_', '')}", unit=MetricUnit.Count, value=1)
+    if outcome is EventOutcome.FLOOR_REFUSED:
+        floor_refused()  # alarmed: an order's fill or release would have gone below zero
     return outcome.value
 
 

@@ -26,6 +26,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine, retry_deadlocks
 from mybroker.orders.clients import ORDERS_API_TIMEOUT_S, ORDERS_READ_BACK_TIMEOUT_S, OrdersReadBack
+from mybroker.wallet.floor_metric import reported
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
@@ -95,7 +96,8 @@ def sweep(holds: Holds, orders: Orders, older_than: datetime, time_left_s: Calla
 
 
 def _release(holds: Holds, c: Candidate) -> None:
-    retry_deadlocks(lambda: holds.release(c.account_id, c.order_id))
+    with reported():  # a release the floor refuses stops the sweep and alarms
+        retry_deadlocks(lambda: holds.release(c.account_id, c.order_id))
 
 
 @cache

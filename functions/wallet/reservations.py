@@ -19,6 +19,8 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine, retry_deadlocks
 from mybroker.http import error_response, refuse_unless_service, resolver, service_caller
+from mybroker.wallet.floor_metric import floor_refused
+from mybroker.wallet.ledger import FloorBreached
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import BuyingPower, Wallet, WalletError
 from mybroker.wallet.views import OrderId, ReplaceRequest, ReservationRequest, ReservationView
@@ -34,6 +36,14 @@ AccountId = Annotated[str, StringConstraints(min_length=1, max_length=64, patter
 @app.exception_handler(WalletError)  # type: ignore[untyped-decorator]
 def _refused(exc: WalletError) -> Response[str]:
     return error_response(exc.status, exc.code, exc.message)
+
+
+@app.exception_handler(FloorBreached)  # type: ignore[untyped-decorator]
+def _floor(exc: FloorBreached) -> Response[str]:
+    """Past every check, the ledger's floor still refused a posting: nothing moved; alarmed."""
+    logger.error("posting refused by the floor", extra={"error": str(exc)})
+    floor_refused()
+    return error_response(409, "FLOOR_REFUSED", "the operation would take a balance below zero: nothing moved")
 
 
 class InternalReservationRequest(ReservationRequest):

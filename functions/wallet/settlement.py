@@ -12,6 +12,7 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.db import engine
+from mybroker.wallet.floor_metric import reported
 from mybroker.wallet.mysql import MySqlStore
 from mybroker.wallet.service import Wallet
 
@@ -37,7 +38,8 @@ def business_today(event: dict[str, Any]) -> datetime:
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     today = business_today(event).date()
-    settled = wallet().settle_due(today)
+    with reported():  # a settlement the floor refuses fails the run (retried by the next) and alarms
+        settled = wallet().settle_due(today)
     logger.info("settlement run", extra={"today": today.isoformat(), "settled": settled})
     metrics.add_metric(name="TradesSettled", unit=MetricUnit.Count, value=settled)
     return {"today": today.isoformat(), "settled": settled}
