@@ -11,8 +11,8 @@ from infra.auth import Auth
 from infra.compute import Compute, Wiring
 from infra.data import DEFAULT_MONGODB_URI_PARAMETER, Data
 from infra.declarations import SYSTEM, Service, System
-from infra.engine_host import EngineHost
-from infra.messaging import Messaging
+from infra.engine_host import REDIS_PASSWORD_PARAMETER, REDIS_PORT, EngineHost
+from infra.messaging import HOST_CA_PARAMETER, Messaging, function_service
 from infra.network import Network
 from infra.observability import Observability
 from infra.streaming import Streaming
@@ -24,18 +24,25 @@ ENGINE_JOURNAL_DIR = "/var/lib/mybroker/journal"
 
 
 def service_environment(service: Service, messaging: Messaging, region: str) -> dict[str, str]:
-    """A long-running service on the host: Kafka and Redis are local, RabbitMQ is Amazon MQ."""
+    """A long-running service on the host: Kafka (loopback PLAINTEXT) and Redis (loopback, still TLS and AUTH)
+    are local, RabbitMQ is Amazon MQ as the service's own user. Parameter names only: no secret in the env."""
     env = {"MYBROKER_STAGE": "aws", "AWS_REGION": region, "ENGINE_JOURNAL_DIR": ENGINE_JOURNAL_DIR}
     uses = set(service.uses)
     if "rabbitmq" in uses:
+        user = messaging.rabbitmq_users[service.name]
         env["RABBITMQ_HOST"] = messaging.broker_host
         env["RABBITMQ_PORT"] = str(messaging.broker_port)
-        env["RABBITMQ_SECRET_ARN"] = messaging.broker_secret.secret_arn
+        if user.secret is not None:
+            env["RABBITMQ_SECRET_ARN"] = user.secret.secret_arn
+        else:
+            env["RABBITMQ_CREDENTIALS_PARAMETER"] = str(user.parameter)
     if "kafka" in uses:
         env["KAFKA_BOOTSTRAP_SERVERS"] = "127.0.0.1:9092"
         env["KAFKA_SECURITY_PROTOCOL"] = "PLAINTEXT"
     if "redis" in uses:
-        env["REDIS_URL"] = "redis://127.0.0.1:6379/0"
+        env["REDIS_URL"] = f"rediss://127.0.0.1:{REDIS_PORT}/0"
+        env["REDIS_PASSWORD_PARAMETER"] = REDIS_PASSWORD_PARAMETER
+        env["REDIS_CA_PARAMETER"] = HOST_CA_PARAMETER
     env.update(dict(service.environment))
     return env
 
@@ -59,20 +66,30 @@ class MyBrokerStack(Stack):
         self.system = system
         self.network = Network(self, "Network")
         self.auth = Auth(self, "Auth")
-        self.data = Data(self, "Data", network=self.network, mongodb_uri_parameter=mongodb_uri_parameter)
+        self.data = Data(
+            self,
+            "Data",
+            network=self.network,
+            mongodb_uri_parameter=mongodb_uri_parameter,
+            databases=system.databases,
+            # a schema another service's function reads gets a read-only user too
+            read_only=frozenset(
+                f.database for f in system.functions if f.database and function_service(f) != f.database
+            ),
+        )
         self.messaging = Messaging(self, "Messaging", network=self.network, system=system)
         self.host = EngineHost(
             self,
             "EngineHost",
             network=self.network,
             messaging=self.messaging,
+            data=self.data,
             system=system,
             service_environment={
                 s.name: service_environment(s, self.messaging, self.region) for s in system.services
             },
         )
         self.network.route_through(self.host.instance)
-        self.data.secret.grant_read(self.host.role)  # migrations run from the host
         self.compute = Compute(
             self,
             "Compute",

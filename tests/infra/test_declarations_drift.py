@@ -114,7 +114,8 @@ def drift(s: Synth, system: System, repo_root: Path) -> list[str]:
         p = r["Properties"]
         target = next((integrations[ref] for ref in integrations if ref in json.dumps(p["Target"])), None)
         routes[p["RouteKey"]] = (target, p.get("AuthorizationType", "NONE"))
-    wanted = {f"{r.method} {r.path}": (r.function, "JWT" if r.authorized else "NONE") for r in system.routes}
+    kinds = {"jwt": "JWT", "iam": "AWS_IAM", "none": "NONE"}
+    wanted = {f"{r.method} {r.path}": (r.function, kinds[r.auth]) for r in system.routes}
     for ws in system.websocket_apis:  # a WebSocket API authorizes at $connect only (the Lambda authorizer)
         wanted.update({r.route_key: (r.function, "CUSTOM" if r.route_key == "$connect" else "NONE") for r in ws.routes})
     for key in sorted(set(routes) | set(wanted)):
@@ -241,6 +242,9 @@ def test_extended_system_matches_template(extended: Synth, repo_root: Path) -> N
         lambda s: dataclasses.replace(
             s, routes=(*s.routes[:-1], dataclasses.replace(s.routes[-1], authorized=True))
         ),
+        lambda s: dataclasses.replace(  # an internal route declared as a user's
+            s, routes=tuple(dataclasses.replace(r, iam_callers=()) for r in s.routes)
+        ),
         lambda s: dataclasses.replace(s, schedules=(dataclasses.replace(s.schedules[0], timezone="UTC"),)),
         lambda s: dataclasses.replace(
             s, rabbitmq_sources=(dataclasses.replace(s.rabbitmq_sources[0], batch_size=7),)
@@ -256,7 +260,7 @@ def test_extended_system_matches_template(extended: Synth, repo_root: Path) -> N
             s, topics=(*s.topics, dataclasses.replace(s.topics[0], name="new-topic"))
         ),
     ],
-    ids=["memory", "extra-function", "authorizer", "timezone", "mq-batch", "kafka-on-failure", "topic"],
+    ids=["memory", "extra-function", "authorizer", "iam-route", "timezone", "mq-batch", "kafka-on-failure", "topic"],
 )
 def test_drift_is_detected(extended: Synth, repo_root: Path, edit: Any) -> None:
     assert drift(extended, edit(extended.system), repo_root) != []
