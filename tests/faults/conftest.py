@@ -1,9 +1,7 @@
-"""The fault suite kills components of the shared system: it runs only when asked for (``-m faults``, or
-``MYBROKER_FAULTS=1``), never in the default ``pytest`` run. ``scripts/faults`` is the one command (docs/faults.md)."""
+"""The fault suite kills components of the shared system: it runs only when asked for (``-m faults``), never in
+the default ``pytest`` run. ``scripts/faults`` is the one command (docs/faults.md)."""
 
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -14,10 +12,9 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    asked = "faults" in (config.option.markexpr or "") or os.environ.get("MYBROKER_FAULTS") == "1"
-    if asked:
+    if "faults" in (config.option.markexpr or ""):
         return
-    skip = pytest.mark.skip(reason="the fault suite runs with -m faults or MYBROKER_FAULTS=1 (scripts/faults)")
+    skip = pytest.mark.skip(reason="the fault suite runs with -m faults (or scripts/faults)")
     for item in items:
         if item.get_closest_marker("faults") is not None:
             item.add_marker(skip)

@@ -294,13 +294,14 @@ class Suite:
         self.load.resolve_withdrawals()
         users = {u.user_id: u for u in (*self.load.users, self.canary)}
         deadline = time.monotonic() + timeout_s
-        cancelled: set[str] = set()
+        cancelled: dict[str, float] = {}  # when each cancel was last sent (a cancel may be refused: sent again)
         why = ""
         while time.monotonic() < deadline:
             live = self.live_orders()
             for oid, account in live:
-                if oid not in cancelled and call(users[account], "DELETE", f"/orders/{oid}").status in (202, 409):
-                    cancelled.add(oid)
+                if time.monotonic() - cancelled.get(oid, -60.0) > 5:
+                    call(users[account], "DELETE", f"/orders/{oid}")
+                    cancelled[oid] = time.monotonic()
             done, why = caught_up(self.wallet_db, self.orders_db, self.accounts)
             if done and not live:
                 break
