@@ -39,7 +39,8 @@ class Tally:
 
     def record(self, group: str, what: str, status: int) -> None:
         self.attacks[group] += 1
-        self.statuses[status] += 1
+        if status:  # 0: a message published, no HTTP answer
+            self.statuses[status] += 1
         if status >= 500:
             self.server_errors.append(f"{group}: {what} -> {status}")
 
