@@ -85,6 +85,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     t0 = step("migrations and demo data")
     migrate_and_seed(SYSTEM)
     done(t0)
+    t0 = step("web app (web/dist)")
+    from local_runtime.web import build_web_app
+
+    done(t0, build_web_app())
     t0 = step("runtime (functions, HTTP API, schedules, event source mappings, engine)")
     pid_file = RUN / "runtime.pid"
     if runtime_healthy(args.port) and svc.read_pid(pid_file) is not None and not args.restart:
@@ -97,6 +101,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         done(t0, f"port {args.port}")
     url = f"http://127.0.0.1:{args.port}"
     print(f"""
+Web app:    {url}/
 API:        {url}
 Swagger UI: {url}/docs/assets
 Log in:     .venv/bin/python -m local_runtime token {svc_demo()}

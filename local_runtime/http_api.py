@@ -287,6 +287,7 @@ def map_result(result: InvokeResult, request_id: str) -> HttpResponse:
 
 
 ControlHandler = Callable[[str, str, bytes], HttpResponse | None]
+WebHandler = Callable[[str, str, Mapping[str, str], bytes], HttpResponse | None]
 
 
 class FramingError(Exception):
@@ -347,8 +348,9 @@ class HttpApi:
 
     def __init__(self, routes: Sequence[Route], lambdas: LambdaService, authorizer: JwtAuthorizer | None,
                  control: ControlHandler | None = None, iam: IamAuthorizer | None = None,
-                 control_secret: str | None = None) -> None:
+                 control_secret: str | None = None, web: WebHandler | None = None) -> None:
         self.router = Router(routes)
+        self.web = web  # the web app (local_runtime/web.py): only what no route matches
         self.lambdas = lambdas
         self.authorizer = authorizer
         self.control = control
@@ -371,7 +373,8 @@ class HttpApi:
             return json_response(413, {"message": "Request Entity Too Large"}, request_id)
         found = self.router.match(method, path)
         if found is None:
-            return json_response(404, {"message": "Not Found"}, request_id)
+            page = self.web(method, path, headers, body) if self.web is not None else None
+            return page if page is not None else json_response(404, {"message": "Not Found"}, request_id)
         compiled, params = found
         claims = None
         iam = None

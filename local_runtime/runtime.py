@@ -25,6 +25,7 @@ from local_runtime.http_api import HttpApi, HttpResponse, JwtAuthorizer, json_re
 from local_runtime.lambdas import RUNTIME_ID_VARIABLE, LambdaService, free_port
 from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT, RUN
 from local_runtime.schedules import Clock, Scheduler
+from local_runtime.web import WebApp
 from local_runtime.websocket import LocalWebSocketApi, ws_management_port, ws_port
 
 log = logging.getLogger("local_runtime")
@@ -127,7 +128,8 @@ class LocalRuntime:
         authorizer = None
         if state.get("issuer") and state.get("jwks_url"):
             authorizer = JwtAuthorizer(state["issuer"], [state["client_id"]], state["jwks_url"])
-        self.http = HttpApi(system.routes, self.lambdas, authorizer, self.control)
+        self.http = HttpApi(system.routes, self.lambdas, authorizer, self.control,
+                            web=WebApp(state, ws_ports[0]).handle)
         self.scheduler = Scheduler(system.schedules, self.clock, self._invoke_async)
         rabbit_url = f"amqp://guest:guest@127.0.0.1:{svc.RABBITMQ_PORT}/%2F"
         self.rabbit_pollers = [RabbitMqPoller(s, system.queue(s.queue).vhost, rabbit_url, self.lambdas.invoke)
