@@ -16,10 +16,12 @@ from infra.messaging import HOST_CA_PARAMETER, Messaging, function_service
 from infra.network import Network
 from infra.observability import Observability
 from infra.streaming import Streaming
+from infra.web import Web
 
 STACK_NAME = "MyBrokerB3"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DEPS_LAYER = REPO_ROOT / "layers" / "deps"
+DEFAULT_WEB_DIST = REPO_ROOT / "web" / "dist"  # npm run build in web/ (scripts/up builds it)
 ENGINE_JOURNAL_DIR = "/var/lib/mybroker/journal"
 
 
@@ -59,6 +61,7 @@ class MyBrokerStack(Stack):
         reserve_concurrency: bool = True,
         monthly_budget_usd: float = 60.0,
         alarm_email: str | None = None,
+        web_dist_dir: Path = DEFAULT_WEB_DIST,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -114,6 +117,11 @@ class MyBrokerStack(Stack):
                           for i, api in enumerate(system.websocket_apis)]
         for s in self.streaming[:1]:
             CfnOutput(self, "WebSocketUrl", value=s.stage.url, description="WebSocket streaming API URL")
+        # the web app (infra/web.py, docs/web.md): S3 + CloudFront, its config.json written at deploy
+        self.web = Web(self, "Web", dist_dir=web_dist_dir, api=self.compute.api, api_url=self.compute.stage.url,
+                       websocket_url=self.streaming[0].stage.url if self.streaming else "",
+                       client_id=self.auth.client.user_pool_client_id)
+        CfnOutput(self, "WebUrl", value=self.web.url, description="the web app (CloudFront)")
         CfnOutput(self, "UserPoolId", value=self.auth.user_pool.user_pool_id)
         CfnOutput(self, "UserPoolClientId", value=self.auth.client.user_pool_client_id)
         CfnOutput(

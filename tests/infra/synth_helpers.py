@@ -41,6 +41,14 @@ class Synth:
     def resources(self, kind: str) -> dict[str, dict[str, Any]]:
         return {k: v for k, v in self.template["Resources"].items() if v["Type"] == kind}
 
+    def system_functions(self) -> dict[str, dict[str, Any]]:
+        """The Lambda functions of the system: without CDK's deploy-time handlers (infra/web.py's BucketDeployment)."""
+        return {k: v for k, v in self.resources("AWS::Lambda::Function").items()
+                if not k.startswith(DEPLOY_TIME_HANDLERS)}
+
+
+DEPLOY_TIME_HANDLERS = ("CustomCDKBucketDeployment",)
+
 
 def synthesize_system(system: System, outdir: Path, deps_layer: Path) -> Synth:
     """Synthesize the stack for any declared system, with cdk-nag, as app.py does."""

@@ -46,11 +46,7 @@ def drift(s: Synth, system: System, repo_root: Path) -> list[str]:
     """Differences between template ``s`` and ``system`` (empty when they agree)."""
     problems: list[str] = []
     resources: dict[str, dict[str, Any]] = s.template["Resources"]
-    lambdas = {
-        r["Properties"]["FunctionName"]: (lid, r)
-        for lid, r in resources.items()
-        if r["Type"] == "AWS::Lambda::Function"
-    }
+    lambdas = {r["Properties"]["FunctionName"]: (lid, r) for lid, r in s.system_functions().items()}
     logical_to_name = {lid: name for name, (lid, _) in lambdas.items()}
 
     # --- functions ---

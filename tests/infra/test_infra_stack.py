@@ -179,10 +179,7 @@ def test_every_log_group_has_retention_and_every_function_its_log_group(any_synt
 
 
 def test_functions_runtime_and_environment(extended: Synth) -> None:
-    by_name = {
-        r["Properties"]["FunctionName"]: r["Properties"]
-        for r in extended.resources("AWS::Lambda::Function").values()
-    }
+    by_name = {r["Properties"]["FunctionName"]: r["Properties"] for r in extended.system_functions().values()}
     for fn in extended.system.functions:
         props = by_name[function_name(fn.name)]
         assert props["Runtime"] == LAMBDA_PYTHON and props["Architectures"] == ["arm64"]
