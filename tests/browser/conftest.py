@@ -53,7 +53,8 @@ def web_app(local_state: dict[str, str]) -> str:
 @pytest.fixture(scope="session")
 def browser(web_app: str) -> Iterator[Browser]:
     with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=chromium(), args=["--no-sandbox", "--disable-dev-shm-usage"])
+        b = p.chromium.launch(executable_path=chromium(),
+                              args=["--no-sandbox", "--disable-dev-shm-usage", "--lang=pt-BR"])
         yield b
         b.close()
 

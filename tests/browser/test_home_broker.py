@@ -164,6 +164,7 @@ def test_resting_order_marked_replaced_and_canceled_never_shown_to_another_user(
         rest = book(reader)["bids"][0]["priceCents"] - 97  # below the best bid: it rests
         ticket_order(page, "BUY", 100, rest)
         expect(page.get_by_test_id("ticket-message")).to_contain_text("Ordem enviada — Aberta")
+        expect(page.get_by_test_id("ticket-buying-power")).not_to_have_text(money(1_000_000))  # the hold
         mine = page.get_by_test_id("book").locator(f'tr.mine[data-price="{rest}"]')
         expect(mine).to_contain_text("★ 100")  # the user's own order marked on the ladder
         page.screenshot(path=shots / "book-own-order.png", full_page=True)
@@ -229,3 +230,25 @@ def test_rejections_are_shown_in_words_in_portuguese_and_english(page: Page, sho
     expect(message).to_have_text("You do not hold enough shares to sell.")
     page.get_by_test_id("lang-toggle").click()
     expect(page.get_by_test_id("nav-wallet")).to_have_text("Carteira")
+
+
+def test_without_the_streaming_api_the_app_polls_and_still_updates(browser: Browser, reader: User) -> None:
+    """web/src/live.ts falls back to polling the HTTP API when the WebSocket handshake fails."""
+    context = new_context(browser)
+    context.route_web_socket(re.compile(r".*/live.*"), lambda ws: ws.close())  # every handshake refused
+    page = context.new_page()
+    try:
+        sign_up(page)
+        expect(page.get_by_test_id("live-mode")).to_contain_text("atualização periódica")
+        deposit(page, 1_000_000)
+        page.get_by_test_id("nav-market").click()
+        page.get_by_test_id(f"watch-{TICKER}").click()
+        expect(page.get_by_test_id("quote-last")).to_have_text(BRL)
+        expect(page.get_by_test_id("book").locator("tr.bid").first).to_be_visible()
+        buying_power = page.get_by_test_id("ticket-buying-power")
+        expect(buying_power).to_have_text(money(1_000_000))
+        ticket_order(page, "BUY", 100, sweep_price(book(reader)["asks"], 100) + 2)
+        expect(page.get_by_test_id("ticket-message")).to_contain_text("Executada: 100 \u00d7")
+        expect(buying_power).not_to_have_text(money(1_000_000))
+    finally:
+        context.close()

@@ -207,6 +207,7 @@ export function tickerView(root: HTMLElement, ticker: string): () => void {
       watching = o.orderId;
       showOutcome(o.status, o.reason, o);
       loadMine();
+      loadWallet(); // the hold is taken by the POST itself; the wallet channel follows the order's events
     } catch (e) {
       watching = null;
       showMessage(ticketMsg, errorMessage(e), "error");
