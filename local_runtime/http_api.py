@@ -474,4 +474,7 @@ class HttpApi:
 
         ThreadingHTTPServer.daemon_threads = True
         ThreadingHTTPServer.allow_reuse_address = True
+        # the listen backlog (socketserver's default is 5): with SYN cookies on, a burst of clients past it got
+        # their connections reset once the accept queue was full (40 parallel requests: a few resets a round)
+        ThreadingHTTPServer.request_queue_size = 256
         return ThreadingHTTPServer((host, port), Handler)

@@ -285,3 +285,22 @@ def test_bad_framing_is_answered_at_once(framing: str) -> None:
     status = int(answer.split(b" ", 2)[1])
     TALLY.record("fuzz: framing", framing, status)
     assert status in (400, 413), answer[:200]
+
+
+def test_a_burst_of_clients_is_answered_not_reset(fuzz_user: User) -> None:
+    """Found by this suite: the local HTTP API listened with socketserver's backlog of 5, and with SYN cookies a
+    burst of clients past it had their connections reset (40 parallel requests: a few resets a round)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(_: int) -> int | str:
+        try:
+            return send("GET", "/wallet", headers={"Authorization": f"Bearer {fuzz_user.token}"}).status
+        except OSError as exc:
+            return type(exc).__name__
+
+    for _ in range(3):
+        with ThreadPoolExecutor(max_workers=64) as pool:
+            answers = list(pool.map(one, range(64)))
+        for a in answers:
+            TALLY.record("fuzz: burst", "GET /wallet", a if isinstance(a, int) else 599)
+        assert answers == [200] * 64, sorted(map(str, answers))
