@@ -71,6 +71,12 @@ def final(u: User, order_id: str) -> dict[str, Any]:
     return body
 
 
+def held(u: User, ticker: str) -> int:
+    """Shares of ``ticker`` the wallet counts as the user's (settled or to be received)."""
+    items: list[dict[str, Any]] = u.get("/wallet/positions").body["items"]
+    return sum(int(p["totalQuantity"]) for p in items if p["ticker"] == ticker)
+
+
 def in_phase(r: redis.Redis, symbol: str, phase: str) -> Callable[[], bool]:
     return lambda: engine_book(r, symbol).get("phase") == phase
 
@@ -126,6 +132,9 @@ def test_a_new_listing_trades_in_the_same_session_and_a_halt_stops_it_at_once() 
     # the seller gets 100 shares from the agents, then rests their sale inside the spread
     bought = final(seller, place(seller, ticker, "BUY", 100, best_ask))
     assert bought["status"] == "FILLED", bought
+    # the order reads FILLED once orders applied the report; the wallet applies the fill from the order event a
+    # moment later, and only then are the (unsettled, day-trade) shares there to sell
+    until(lambda: held(seller, ticker) == 100, "the wallet shows the 100 shares bought")
     resting = place(seller, ticker, "SELL", 100, reference)
     until(lambda: order(seller, resting)["status"] == "NEW", "the seller's sale rests")
     # the buyer crosses it: a fill between the two users, at the resting price
