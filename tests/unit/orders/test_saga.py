@@ -34,6 +34,7 @@ class Repo:
     fail_read_back: bool = False
     fail_update: bool = False
     calls: list[str] = field(default_factory=list)
+    sent_ids: set[int] = field(default_factory=set)
 
     def _store(self, messages: Sequence[OutboxMessage]) -> list[OutboxMessage]:
         stored = [replace(m, outbox_id=len(self.outbox) + i + 1) for i, m in enumerate(messages)]
@@ -90,8 +91,12 @@ class Repo:
     def unsent(self, limit: int, older_than: datetime) -> list[OutboxMessage]:
         return []
 
+    def unsent_commands(self, order_id: str, before: int) -> list[OutboxMessage]:
+        return [m for m in self.outbox if m.outbox_id < before and m.outbox_id not in self.sent_ids
+                and m.destination == "rabbitmq" and m.message_id.startswith(f"{order_id}:")]
+
     def mark_sent(self, outbox_ids: Sequence[int]) -> None:
-        pass
+        self.sent_ids.update(outbox_ids)
 
     def open_orders(self) -> list[Order]:
         return []
@@ -139,8 +144,11 @@ class Prices:
 @dataclass
 class Sent:
     messages: list[OutboxMessage] = field(default_factory=list)
+    down: bool = False  # the broker is unreachable
 
     def publish(self, messages: Sequence[OutboxMessage]) -> list[int]:
+        if self.down:
+            raise ConnectionError("broker unreachable")
         self.messages += messages
         return [m.outbox_id for m in messages]
 
@@ -312,3 +320,24 @@ def test_a_gtc_fill_carries_the_trade_date_of_the_fill(w: World) -> None:
     assert fill.trade_date == trading_date(later).isoformat() == "2026-11-27"
     placed = next(e for e in events if e.event_type is OrderEventType.PLACED)
     assert placed.trade_date == "2026-11-25"
+
+
+# --- the engine sees an order's commands in order ----------------------------------------------------------
+
+def test_a_cancel_never_overtakes_its_orders_unsent_new(w: World) -> None:
+    """Found by the fault suite (RabbitMQ killed): the NEW stayed in the outbox for the sweeper, the user's
+    cancel went out at once, the engine refused it as UNKNOWN_ORDER, and the NEW then went live uncancelled."""
+    w.sent.down = True
+    order, _ = w.svc.place("acc", "Bearer user", buy())
+    assert w.sent.messages == []  # the NEW waits in the outbox
+    w.sent.down = False
+    w.svc.cancel("acc", order.order_id)
+    commands = [m.message_id for m in w.sent.messages if m.destination == "rabbitmq"]
+    assert commands == ["o1:new", "o1:cancel:1"]
+
+
+def test_a_replace_after_a_sent_new_is_sent_alone(w: World) -> None:
+    order, _ = w.svc.place("acc", "Bearer user", buy())
+    w.svc.replace("acc", "Bearer user", order.order_id, 800, None)
+    commands = [m.message_id for m in w.sent.messages if m.destination == "rabbitmq"]
+    assert commands == ["o1:new", "o1:replace:1"]  # the NEW once: it was marked sent

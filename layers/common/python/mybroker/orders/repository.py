@@ -241,5 +241,16 @@ class MySqlRepository:
     def unsent(self, limit: int, older_than: datetime) -> list[OutboxMessage]:
         return unsent(self.engine, outbox, limit, older_than)
 
+    def unsent_commands(self, order_id: str, before: int) -> list[OutboxMessage]:
+        # ix_outbox_unsent (sent_at, id): only the unsent rows are read
+        with self.engine.connect() as c:
+            rows = c.execute(self._unsent_commands, {"before": before, "prefix": f"{order_id}:%"}).mappings().all()
+        return [OutboxMessage(r["destination"], r["target"], r["msg_key"], r["message_id"], bytes(r["body"]),
+                              int(r["id"])) for r in rows]
+
+    _unsent_commands = sa.select(outbox).where(
+        outbox.c.sent_at.is_(None), outbox.c.id < sa.bindparam("before"), outbox.c.destination == "rabbitmq",
+        outbox.c.message_id.like(sa.bindparam("prefix"))).order_by(outbox.c.id)
+
     def mark_sent(self, outbox_ids: Sequence[int]) -> None:
         mark_sent(self.engine, outbox, outbox_ids)

@@ -299,7 +299,14 @@ class OrdersService:
         except ConcurrentChange as exc:
             raise OrderError("ORDER_CHANGED", "the order changed meanwhile: read it and try again",
                              status=409) from exc
-        self._publish(stored)
+        # the engine must see the order's earlier commands first: a cancel that overtook its order's NEW (left
+        # unsent by a broker outage) would be refused as UNKNOWN_ORDER and lost while the NEW later went live
+        try:
+            earlier = self.repository.unsent_commands(order.order_id, before=stored[0].outbox_id) if stored else []
+        except Exception:  # cannot tell what is unsent: the sweeper publishes everything, oldest first
+            log.exception("reading order %s's unsent commands failed: left to the outbox sweeper", order.order_id)
+            return
+        self._publish([*earlier, *stored])
 
     # --- execution reports ---------------------------------------------------------------------------
     def handle_reports(self, reports: Iterable[ExecutionReportMessage]) -> BatchResult:
