@@ -26,13 +26,14 @@ from mybroker.assets.wiring import catalog, publisher
 from mybroker.contracts.api import Camel
 from mybroker.contracts.assets import AssetEventType
 from mybroker.contracts.requests import PageLimit, PageOffset, TickerText
+from mybroker.db import UNAVAILABLE
 from mybroker.http import DomainError, NotFound, principal, require_admin, resolver
 from mybroker.outbox import OutboxMessage, publish_and_mark
 from pydantic import ValidationError
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: assets", "/docs/assets")
+app = resolver("My Broker B3: assets", "/docs/assets", unavailable=UNAVAILABLE)
 PUBLISH_TIMEOUT_S = 2.0  # per send, well inside the function's timeout: the answer never waits on a Kafka outage
 
 

@@ -24,6 +24,7 @@ from aws_lambda_powertools.utilities.idempotency.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.orders import OrderStatus
 from mybroker.contracts.requests import Identifier, IsoDate, PageLimit, PageOffset
+from mybroker.db import UNAVAILABLE
 from mybroker.http import error_response, principal, resolver, service_caller
 from mybroker.orders.api import OrderPage, OrderView, PlaceOrderBody, ReplaceOrderBody
 from mybroker.orders.domain import OrderError
@@ -33,7 +34,7 @@ from mybroker.settings import settings
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: orders", "/docs/orders")
+app = resolver("My Broker B3: orders", "/docs/orders", unavailable=UNAVAILABLE)
 
 persistence = ValidatingRedisPersistence(url=settings().redis_url)  # on AWS: TLS and AUTH (mybroker.settings)
 idempotency = IdempotencyConfig(

@@ -16,7 +16,7 @@ from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.requests import Cursor, IsoDate, PageLimit
-from mybroker.db import engine, retry_deadlocks
+from mybroker.db import UNAVAILABLE, engine, retry_deadlocks
 from mybroker.http import error_response, principal, resolver
 from mybroker.market_data.cache import DEFAULT_PREFIX, QuoteCache
 from mybroker.settings import settings
@@ -41,7 +41,7 @@ from mybroker.wallet.views import (
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: wallet", "/docs/wallet")
+app = resolver("My Broker B3: wallet", "/docs/wallet", unavailable=UNAVAILABLE)
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 

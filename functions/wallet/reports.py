@@ -14,7 +14,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from mybroker.contracts.requests import IsoDate, QueryInt
-from mybroker.db import engine, retry_deadlocks
+from mybroker.db import UNAVAILABLE, engine, retry_deadlocks
 from mybroker.http import error_response, principal, resolver
 from mybroker.wallet.asset_kinds import CatalogUnavailable, HttpAssetKinds
 from mybroker.wallet.mysql import MySqlStore
@@ -24,7 +24,7 @@ from mybroker.wallet.service import WalletError
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: wallet reports", "/docs/wallet-reports")
+app = resolver("My Broker B3: wallet reports", "/docs/wallet-reports", unavailable=UNAVAILABLE)
 TradeDate = Annotated[IsoDate, Path(description="the trading day, YYYY-MM-DD")]
 
 

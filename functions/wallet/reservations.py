@@ -17,7 +17,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from mybroker.db import engine, retry_deadlocks
+from mybroker.db import UNAVAILABLE, engine, retry_deadlocks
 from mybroker.http import error_response, refuse_unless_service, resolver, service_caller
 from mybroker.wallet.floor_metric import floor_refused
 from mybroker.wallet.ledger import FloorBreached
@@ -28,7 +28,8 @@ from pydantic import Field, StringConstraints
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: wallet reservations (internal)", "/docs/wallet-reservations", internal=True)
+app = resolver("My Broker B3: wallet reservations (internal)", "/docs/wallet-reservations", internal=True,
+               unavailable=UNAVAILABLE)
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 

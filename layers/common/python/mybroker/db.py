@@ -10,13 +10,16 @@ from pathlib import Path
 from typing import TypeVar
 
 from sqlalchemy import Engine, create_engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mybroker.settings import settings
 
 ALEMBIC_ENV = Path(__file__).parent / "alembic"
 RETRYABLE = frozenset({1213, 1205})  # InnoDB deadlock, lock wait timeout: the transaction was rolled back
 T = TypeVar("T")
+# the database is unreachable, went away mid-call, or the pool is exhausted: an API answers 503, never 500
+UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
 def retry_deadlocks(unit_of_work: Callable[[], T], attempts: int = 6) -> T:

@@ -9,7 +9,8 @@ before any validation: it must be a JSON object of bounded size, depth and numbe
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,8 @@ from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn,
 MAX_BODY_BYTES = 16 * 1024  # a request body: every body the APIs take is a small flat object
 MAX_JSON_DEPTH = 8  # nested objects/arrays in a body
 MAX_NUMBER_CHARS = 24  # characters in one JSON number literal (an int64 has 19 digits)
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -172,8 +175,10 @@ def _field(loc: Any) -> str:
     return ".".join(parts) or ".".join(str(p) for p in loc)
 
 
-def resolver(title: str, docs_path: str, *, internal: bool = False) -> APIGatewayHttpResolver:
-    """``internal``: service-to-service routes, signed with SigV4 (AWS_IAM) instead of a Cognito JWT."""
+def resolver(title: str, docs_path: str, *, internal: bool = False,
+             unavailable: Sequence[type[Exception]] = ()) -> APIGatewayHttpResolver:
+    """``internal``: service-to-service routes, signed with SigV4 (AWS_IAM) instead of a Cognito JWT.
+    ``unavailable``: the errors that mean a store the service needs is unreachable (503 with a code)."""
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json)
     scheme = APIKey.model_validate({"name": "Authorization", "in": APIKeyIn.header,
                                     "description": "AWS SigV4 (service execute-api)"}) \
@@ -200,6 +205,15 @@ def resolver(title: str, docs_path: str, *, internal: bool = False) -> APIGatewa
     @app.exception_handler(UnicodeDecodeError)  # type: ignore[untyped-decorator]
     def _not_utf8(_: UnicodeDecodeError) -> Response[str]:  # a base64 body (binary content type) decoded
         return error_response(400, "MALFORMED_JSON", "the body is not UTF-8 text")
+
+    if unavailable:
+        @app.exception_handler(list(unavailable))  # type: ignore[untyped-decorator]
+        def _unavailable(exc: Exception) -> Response[str]:
+            log.error("a store is unreachable: %s", str(exc).splitlines()[0][:300])
+            answer = error_response(503, "SERVICE_UNAVAILABLE", "the service's database is unreachable; try again "
+                                    "(a write retried with the same idempotency key applies once)")
+            answer.headers["Retry-After"] = "1"
+            return answer
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response[str]:
