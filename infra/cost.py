@@ -279,6 +279,25 @@ def estimate(
                 busy,
             )
         )
+    distributions = [rid for rid, _ in _resources(template, "AWS::CloudFront::Distribution")]
+    if distributions:
+        loads = usage["web_page_loads_per_day"] * days
+        requests = loads * usage["web_requests_per_page_load"]
+        gb_out = loads * usage["web_kb_per_page_load"] / 1e6
+        cdn = (max(0.0, requests - p["cloudfront_free_requests"]) / 1e4 * p["cloudfront_request_10k"]
+               + max(0.0, gb_out - p["cloudfront_free_gb_out"]) * p["cloudfront_gb_out"])
+        # every request a cache miss at worst: an origin GET each, and the site's files stored once
+        origin = requests / 1e3 * p["s3_get_1k"] + usage["web_site_mb"] / 1e3 * p["s3_standard_gb_month"]
+        lines.append(
+            Line(
+                "Web app",
+                "S3 + CloudFront",
+                f"{loads:,.0f} page loads/month: {requests:,.0f} requests, {gb_out:.1f} GB out (CloudFront "
+                f"always free: 10M requests, 1 TB); S3 origin GETs at worst",
+                0.0,
+                cdn + origin,
+            )
+        )
     if scheduled:
         over = max(0.0, scheduled - p["scheduler_free_invocations"]) / 1e6 * p["scheduler_invocation_million"]
         lines.append(

@@ -127,3 +127,20 @@ def test_the_websocket_api_is_priced_by_messages_and_connection_minutes(synth: S
     minutes = usage["websocket_clients"] * usage["websocket_hours_per_day"] * 60 * usage["days_per_month"]
     assert line.demo == 0.0  # nobody connected: nothing to pay
     assert line.busy >= minutes * usage["websocket_messages_per_client_minute"] / 1e6 * p["websocket_message_million"]
+
+
+def test_the_web_app_is_priced_within_cloudfronts_always_free_tier(synth: Synth) -> None:
+    (line,) = [line for line in estimate(synth.template, PRICES) if line.resource == "Web app"]
+    usage = PRICES["usage"]
+    requests = usage["web_page_loads_per_day"] * usage["days_per_month"] * usage["web_requests_per_page_load"]
+    assert requests < 10_000_000  # inside CloudFront's always-free requests: only the S3 origin's GETs remain
+    assert line.demo == 0.0
+    assert line.busy == pytest.approx(requests / 1000 * 0.0004 + 0.001 * 0.023)
+
+
+def test_a_busier_web_app_pays_cloudfront_beyond_its_free_tier(synth: Synth) -> None:
+    busier = {**PRICES, "usage": {**PRICES["usage"], "web_page_loads_per_day": 100_000}}
+    (line,) = [line for line in estimate(synth.template, busier) if line.resource == "Web app"]
+    requests = 100_000 * PRICES["usage"]["days_per_month"] * PRICES["usage"]["web_requests_per_page_load"]
+    beyond = (requests - 10_000_000) / 10_000 * 0.01
+    assert line.busy > beyond > 0
