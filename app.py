@@ -2,7 +2,8 @@
 """CDK entry point (``cdk.json``: ``python3 app.py``): the MyBrokerB3 stack with cdk-nag AwsSolutions.
 
 Context (``-c key=value``): ``mongodb_uri_parameter``, ``alarm_email``, ``monthly_budget_usd``,
-``reserve_concurrency`` (``false`` on new accounts whose concurrency quota is 10).
+``reserve_concurrency`` (``false`` on new accounts whose concurrency quota is 10), ``selfSignUp`` (``false``: only
+an admin creates accounts).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ def build(app: App, deps_layer_dir: Path = DEFAULT_DEPS_LAYER) -> MyBrokerStack:
         alarm_email=ctx("alarm_email"),
         monthly_budget_usd=float(ctx("monthly_budget_usd") or 60),
         reserve_concurrency=str(ctx("reserve_concurrency") or "true").lower() != "false",
+        self_sign_up=str(ctx("selfSignUp") or "true").lower() != "false",
         env=Environment(account=account, region=region) if account and region else None,
     )
 

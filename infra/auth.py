@@ -12,14 +12,20 @@ ADMIN_GROUP = "admin"
 
 
 class Auth(Construct):
-    def __init__(self, scope: Construct, construct_id: str) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, self_sign_up: bool = True) -> None:
         super().__init__(scope, construct_id)
         self.user_pool = cognito.UserPool(
             self,
             "UserPool",
             user_pool_name="mybroker-b3",
-            self_sign_up_enabled=False,  # accounts are created by an admin (docs/deploy.md)
-            sign_in_aliases=cognito.SignInAliases(email=True, username=True),
+            # the home broker's "Criar conta": SignUp, then the code Cognito e-mails (context selfSignUp=false:
+            # accounts only from an admin, docs/deploy.md)
+            self_sign_up_enabled=self_sign_up,
+            user_verification=cognito.UserVerificationConfig(email_style=cognito.VerificationEmailStyle.CODE),
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            # the e-mail is the username, as in the local pool (local_runtime/aws_bootstrap.py): the web app and
+            # the CLI sign up and log in with it
+            sign_in_aliases=cognito.SignInAliases(email=True),
             feature_plan=cognito.FeaturePlan.ESSENTIALS,  # 10k MAU free
             password_policy=cognito.PasswordPolicy(
                 min_length=12,

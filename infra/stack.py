@@ -62,13 +62,14 @@ class MyBrokerStack(Stack):
         monthly_budget_usd: float = 60.0,
         alarm_email: str | None = None,
         web_dist_dir: Path = DEFAULT_WEB_DIST,
+        self_sign_up: bool = True,
         **kwargs: object,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         system.validate()
         self.system = system
         self.network = Network(self, "Network")
-        self.auth = Auth(self, "Auth")
+        self.auth = Auth(self, "Auth", self_sign_up=self_sign_up)
         self.data = Data(
             self,
             "Data",

@@ -361,3 +361,24 @@ def test_floor_refused_alarm_watches_what_the_wallet_emits(synth: Synth) -> None
     assert alarm["TreatMissingData"] == "notBreaching"
     (topic,) = synth.resources("AWS::SNS::Topic")  # the alarms' one topic: no new one for this alarm
     assert alarm["AlarmActions"] == [{"Ref": topic}]
+
+
+def test_users_sign_up_with_their_email_as_username_as_in_the_local_pool(synth: Synth) -> None:
+    """The web app's and the CLI's SignUp send the e-mail as the username: a pool with e-mail as an *alias* refuses
+    an e-mail-shaped username, so the pool must use it as the username attribute (local_runtime/aws_bootstrap.py)."""
+    (pool,) = synth.resources("AWS::Cognito::UserPool").values()
+    props = pool["Properties"]
+    assert props["UsernameAttributes"] == ["email"] and "AliasAttributes" not in props
+    assert props["AutoVerifiedAttributes"] == ["email"]
+    assert props["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is False
+
+
+def test_self_sign_up_can_be_turned_off() -> None:
+    from aws_cdk import App, Stack
+
+    from infra.auth import Auth
+
+    stack = Stack(App(), "AuthOnly")
+    Auth(stack, "Auth", self_sign_up=False)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::Cognito::UserPool", {"AdminCreateUserConfig": {"AllowAdminCreateUserOnly": True}})
