@@ -41,7 +41,8 @@ from mybroker.wallet.views import (
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: wallet", "/docs/wallet", unavailable=UNAVAILABLE)
+app = resolver("My Broker B3: wallet", "/docs/wallet", unavailable=UNAVAILABLE,
+               transaction=retry_deadlocks)  # each route is one idempotent transaction
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 
 
@@ -180,5 +181,4 @@ def get_trades(
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    # every route is one idempotent transaction: a deadlock victim runs again instead of answering 500
-    return retry_deadlocks(lambda: app.resolve(event, context))
+    return app.resolve(event, context)

@@ -24,7 +24,8 @@ from mybroker.wallet.service import WalletError
 
 logger = Logger()
 metrics = Metrics()
-app = resolver("My Broker B3: wallet reports", "/docs/wallet-reports", unavailable=UNAVAILABLE)
+app = resolver("My Broker B3: wallet reports", "/docs/wallet-reports", unavailable=UNAVAILABLE,
+               transaction=retry_deadlocks)  # each route is one idempotent transaction
 TradeDate = Annotated[IsoDate, Path(description="the trading day, YYYY-MM-DD")]
 
 
@@ -96,4 +97,4 @@ def get_year_end(year: Annotated[QueryInt, Path(ge=2000, le=2100, description="t
 @logger.inject_lambda_context
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return retry_deadlocks(lambda: app.resolve(event, context))
+    return app.resolve(event, context)

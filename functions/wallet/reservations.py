@@ -29,7 +29,8 @@ from pydantic import Field, StringConstraints
 logger = Logger()
 metrics = Metrics()
 app = resolver("My Broker B3: wallet reservations (internal)", "/docs/wallet-reservations", internal=True,
-               unavailable=UNAVAILABLE)
+               unavailable=UNAVAILABLE,
+               transaction=retry_deadlocks)  # each route is one idempotent transaction
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
 AccountId = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:@-]+$")]
 
@@ -96,5 +97,4 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     refused = refuse_unless_service(event)  # no IAM identity: 403 before anything is parsed or read
     if refused is not None:
         return refused
-    # every route is one idempotent transaction: a deadlock victim runs again instead of answering 500
-    return retry_deadlocks(lambda: app.resolve(event, context))
+    return app.resolve(event, context)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pymysql
 import pytest
-from mybroker.db import UNAVAILABLE
+from mybroker.db import UNAVAILABLE, retry_deadlocks
 from mybroker.http import resolver
 from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
 
 
 def http_api_event(path: str) -> dict[str, Any]:
@@ -45,3 +47,36 @@ def test_an_unreachable_database_is_a_503_with_a_code(app: Any) -> None:
 def test_other_errors_are_not_passed_off_as_unavailability(app: Any) -> None:
     with pytest.raises(KeyError):
         app.resolve(http_api_event("/bug"), None)
+
+
+def deadlocking_app(victim_times: int, attempts: int = 6) -> tuple[Any, list[int]]:
+    """A route whose transaction InnoDB picks as a deadlock victim ``victim_times`` times before it commits."""
+    app = resolver("test", "/docs/test", unavailable=UNAVAILABLE,
+                   transaction=lambda work: retry_deadlocks(work, attempts=attempts))
+    runs: list[int] = []
+
+    @app.get("/withdraw")
+    def withdraw() -> dict[str, int]:
+        runs.append(1)
+        if len(runs) <= victim_times:
+            raise OperationalError("UPDATE account", {}, pymysql.err.OperationalError(1213, "Deadlock found"))
+        return {"runs": len(runs)}
+
+    return app, runs
+
+
+def test_a_deadlock_victim_runs_again_instead_of_answering_503() -> None:
+    # found by CI: 20 racing withdrawals answered 503 five times, the 503 handler had swallowed the deadlocks
+    # that retry_deadlocks around app.resolve existed to run again; the retry now runs inside the resolver
+    app, _ = deadlocking_app(victim_times=2)
+    answer = app.resolve(http_api_event("/withdraw"), None)
+    assert answer["statusCode"] == 200
+    assert json.loads(answer["body"]) == {"runs": 3}
+
+
+def test_a_deadlock_that_outlasts_the_retries_is_a_503() -> None:
+    app, runs = deadlocking_app(victim_times=100, attempts=3)
+    answer = app.resolve(http_api_event("/withdraw"), None)
+    assert answer["statusCode"] == 503
+    assert json.loads(answer["body"])["code"] == "SERVICE_UNAVAILABLE"
+    assert len(runs) == 3

@@ -22,6 +22,13 @@ T = TypeVar("T")
 UNAVAILABLE: tuple[type[Exception], ...] = (OperationalError, InterfaceError, PoolTimeout)
 
 
+def retryable(exc: BaseException) -> bool:
+    """InnoDB rolled the transaction back as a deadlock victim or after a lock wait: running it again is right."""
+    if not isinstance(exc, OperationalError) or exc.orig is None or not exc.orig.args:
+        return False
+    return exc.orig.args[0] in RETRYABLE
+
+
 def retry_deadlocks(unit_of_work: Callable[[], T], attempts: int = 6) -> T:
     """Runs a whole transaction again when InnoDB chose it as a deadlock victim (or a lock wait timed out).
     Safe only for work that is one transaction and idempotent, which is how the services write."""
@@ -29,8 +36,7 @@ def retry_deadlocks(unit_of_work: Callable[[], T], attempts: int = 6) -> T:
         try:
             return unit_of_work()
         except OperationalError as exc:
-            code = exc.orig.args[0] if exc.orig is not None and exc.orig.args else None
-            if code not in RETRYABLE or attempt == attempts - 1:
+            if not retryable(exc) or attempt == attempts - 1:
                 raise
             time.sleep(random.uniform(0, 0.01 * 2**attempt))
     raise AssertionError("unreachable")

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestUnsupportedContentType,
     RequestValidationError,
@@ -176,10 +177,22 @@ def _field(loc: Any) -> str:
 
 
 def resolver(title: str, docs_path: str, *, internal: bool = False,
-             unavailable: Sequence[type[Exception]] = ()) -> APIGatewayHttpResolver:
+             unavailable: Sequence[type[Exception]] = (),
+             transaction: Callable[[Callable[[], Response[Any]]], Response[Any]] | None = None,
+             ) -> APIGatewayHttpResolver:
     """``internal``: service-to-service routes, signed with SigV4 (AWS_IAM) instead of a Cognito JWT.
-    ``unavailable``: the errors that mean a store the service needs is unreachable (503 with a code)."""
+    ``unavailable``: the errors that mean a store the service needs is unreachable (503 with a code).
+    ``transaction``: runs each route (validation and handler) and may run it again, as ``retry_deadlocks``
+    does for a deadlock victim; what it finally raises reaches the error handlers above, so a route that
+    deadlocks on every attempt is still a 503, never a 500."""
     app = APIGatewayHttpResolver(enable_validation=True, json_body_deserializer=strict_json)
+    if transaction is not None:
+        run = transaction
+
+        def _in_transaction(app: APIGatewayHttpResolver, next_middleware: NextMiddleware) -> Response[Any]:
+            return run(lambda: next_middleware(app))
+
+        app.use([_in_transaction])
     scheme = APIKey.model_validate({"name": "Authorization", "in": APIKeyIn.header,
                                     "description": "AWS SigV4 (service execute-api)"}) \
         if internal else HTTPBearer(bearerFormat="JWT")
