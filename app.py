@@ -29,7 +29,7 @@ def build(app: App, deps_layer_dir: Path = DEFAULT_DEPS_LAYER) -> MyBrokerStack:
         deps_layer_dir=deps_layer_dir,
         mongodb_uri_parameter=ctx("mongodb_uri_parameter") or DEFAULT_MONGODB_URI_PARAMETER,
         alarm_email=ctx("alarm_email"),
-        monthly_budget_usd=float(ctx("monthly_budget_usd") or 60),
+        monthly_budget_usd=float(ctx("monthly_budget_usd") or 80),
         reserve_concurrency=str(ctx("reserve_concurrency") or "true").lower() != "false",
         self_sign_up=str(ctx("selfSignUp") or "true").lower() != "false",
         env=Environment(account=account, region=region) if account and region else None,

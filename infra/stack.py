@@ -59,7 +59,7 @@ class MyBrokerStack(Stack):
         deps_layer_dir: Path = DEFAULT_DEPS_LAYER,
         mongodb_uri_parameter: str = DEFAULT_MONGODB_URI_PARAMETER,
         reserve_concurrency: bool = True,
-        monthly_budget_usd: float = 60.0,
+        monthly_budget_usd: float = 80.0,
         alarm_email: str | None = None,
         web_dist_dir: Path = DEFAULT_WEB_DIST,
         self_sign_up: bool = True,

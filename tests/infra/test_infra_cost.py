@@ -144,3 +144,10 @@ def test_a_busier_web_app_pays_cloudfront_beyond_its_free_tier(synth: Synth) -> 
     requests = 100_000 * PRICES["usage"]["days_per_month"] * PRICES["usage"]["web_requests_per_page_load"]
     beyond = (requests - 10_000_000) / 10_000 * 0.01
     assert line.busy > beyond > 0
+
+
+def test_the_default_budget_covers_the_reports_busier_month(synth: Synth) -> None:
+    # the alarm mails at 100 % forecast: a default under the steady bill would page every month
+    _, busy = totals(estimate(synth.template, PRICES))
+    (budget,) = synth.resources("AWS::Budgets::Budget").values()
+    assert busy <= budget["Properties"]["Budget"]["BudgetLimit"]["Amount"]
