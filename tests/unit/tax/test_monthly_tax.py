@@ -127,3 +127,27 @@ def test_darf_due_on_the_last_business_day_of_the_next_month(month: tuple[int, i
 def test_selling_more_than_held_is_refused() -> None:
     with pytest.raises(ValueError):
         realize([t("2026-01-05", "PETR4", "SELL", 100, 3000)])
+
+
+@pytest.mark.parametrize(("sales_cents", "withheld"), [
+    (1_990_000, 0),  # R$ 19,900.00 x 0.005 % = R$ 0.995: under R$ 1.00 (it would round up to 1.00)
+    (2_000_000, 0),  # R$ 20,000.00 x 0.005 % = R$ 1.00 exactly: "igual ou inferior a R$ 1,00", not withheld
+    (2_000_200, 100),  # R$ 20,002.00 x 0.005 % = R$ 1.0001: withheld, rounded to R$ 1.00
+    (2_010_000, 101),  # R$ 20,100.00 x 0.005 % = R$ 1.005 -> R$ 1.01 (half up)
+])
+def test_swing_irrf_of_one_real_or_less_is_not_withheld(sales_cents: int, withheld: int) -> None:
+    ledger = realize([t("2026-08-03", "ITSA4", "BUY", 100, sales_cents // 100),
+                      t("2026-08-04", "ITSA4", "SELL", 100, sales_cents // 100)])
+    assert [(w.swing_base_cents, w.swing_cents) for w in ledger.withholdings] == [(0, 0), (sales_cents, withheld)]
+
+
+@pytest.mark.parametrize(("gain_cents", "withheld"), [
+    (10_000, 0),  # a R$ 100.00 day-trade gain x 1 % = R$ 1.00 exactly: not withheld
+    (10_001, 100),  # R$ 100.01 x 1 % = R$ 1.0001 -> R$ 1.00
+    (10_050, 101),  # R$ 100.50 x 1 % = R$ 1.005 -> R$ 1.01
+])
+def test_day_trade_irrf_of_one_real_or_less_is_not_withheld(gain_cents: int, withheld: int) -> None:
+    ledger = realize([t("2026-08-05", "VALE3", "BUY", 1, 100_000),
+                      t("2026-08-05", "VALE3", "SELL", 1, 100_000 + gain_cents)])
+    (day,) = ledger.withholdings
+    assert (day.day_trade_base_cents, day.day_trade_cents) == (gain_cents, withheld)

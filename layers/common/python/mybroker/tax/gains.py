@@ -152,9 +152,15 @@ def _withholding(day: date, days: Iterable[TickerDay], rules: TaxRules) -> Withh
     ds = list(days)
     swing_sales = sum(d.swing_sales_cents for d in ds)
     dt_base = max(0, sum(d.day_trade_result_cents for d in ds))
-    swing_irrf, dt_irrf = share_of(swing_sales, rules.swing_irrf), share_of(dt_base, rules.day_trade_irrf)
-    return Withholding(day, swing_sales, swing_irrf if swing_irrf >= rules.irrf_minimum_cents else 0,
-                       dt_base, dt_irrf if dt_irrf >= rules.irrf_minimum_cents else 0)
+    return Withholding(day, swing_sales, _withheld(swing_sales, rules.swing_irrf, rules),
+                       dt_base, _withheld(dt_base, rules.day_trade_irrf, rules))
+
+
+def _withheld(base_cents: int, rate: int, rules: TaxRules) -> int:
+    """IRRF on ``base_cents``, or 0 when it is "igual ou inferior a R$ 1,00" (Lei 11.033/2004, art. 2, par. 4):
+    the exact amount is compared, before it is rounded to the cent."""
+    exact_micro_cents = max(0, base_cents) * rate  # rate in hundredths of a bp: cents x 1e-6
+    return share_of(base_cents, rate) if exact_micro_cents > rules.irrf_minimum_cents * 1_000_000 else 0
 
 
 def day_withholding(day: date, trades: Iterable[Trade], rules: TaxRules = RULES) -> Withholding:

@@ -38,7 +38,7 @@ class TaxRules:
     stock_exemption_cents: int = 2_000_000  # R$ 20,000 of swing stock sales in a month: their gains are exempt
     swing_irrf: int = 50  # 0.005 % of each swing sale's value
     day_trade_irrf: int = 10_000  # 1 % of the day's day-trade gain
-    irrf_minimum_cents: int = 100  # no withholding below R$ 1.00
+    irrf_minimum_cents: int = 100  # no withholding of R$ 1.00 or less (the exact amount, before rounding)
     darf_minimum_cents: int = 1_000  # a DARF under R$ 10.00 is not paid: it adds to the next month's
     darf_code: str = "6015"
     # a loss in a month whose stock sales were exempt still carries forward (the common reading of IN RFB
