@@ -322,6 +322,19 @@ def test_a_gtc_fill_carries_the_trade_date_of_the_fill(w: World) -> None:
     assert placed.trade_date == "2026-11-25"
 
 
+def test_fees_are_rounded_up_once_per_order_not_once_per_fill(w: World) -> None:
+    # found in review: 1,000 @ R$35.00 filled as 100 fills of 10 shares. B3's 2.30 bps of each fill's R$350.00 is
+    # 8.05 cents, 9 rounded up: 900 cents in all, where the hold covered the order's R$35,000.00 x 2.30 bps =
+    # 805 cents exactly. Charged on the cumulative value, the fills pay 805 between them, the hold's figure.
+    order, _ = w.svc.place("acc", "Bearer user", buy(display_quantity=None))
+    w.svc.handle_reports([report(order, 1, ExecType.NEW, coid="o1")] + [
+        report(order, n + 2, ExecType.FILLED if n == 99 else ExecType.PARTIALLY_FILLED, coid="o1", last_qty=10,
+               last_px=3500, cum=10 * (n + 1)) for n in range(100)])
+    fees = [e.fill.fees_cents for e in w.sent.events() if e.fill is not None]
+    assert len(fees) == 100 and sum(fees) == 805
+    assert set(fees) <= {8, 9}  # each fill pays its share, the rounding carried to the next
+
+
 # --- the engine sees an order's commands in order ----------------------------------------------------------
 
 def test_a_cancel_never_overtakes_its_orders_unsent_new(w: World) -> None:

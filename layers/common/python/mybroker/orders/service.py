@@ -330,7 +330,12 @@ class OrdersService:
             else self.clock()
         fees = 0
         if report.last_quantity > 0:
-            fees = b3_fees_cents(report.last_quantity * report.last_price_cents, trading_date(occurred))
+            # the fee of the order's filled value so far, less what its earlier fills paid: rounded up once per
+            # order, as the wallet's hold is, never once per fill (100 one-share fills of a fractional buy would
+            # pay 100 cents where the hold covered 23, and the last fill would meet the floor)
+            day, before = trading_date(occurred), order.filled_value_cents
+            fees = b3_fees_cents(before + report.last_quantity * report.last_price_cents, day) \
+                - b3_fees_cents(before, day)
         t = apply_report(order, report, fees, occurred)
         t = Transition(replace(t.order, updated_at=self.clock()), t.events, t.fill)
         return t, events_of(t, order.event_seq, occurred)
