@@ -16,10 +16,11 @@ from mybroker.orders.domain import FillRecord, Order
 from mybroker.orders.ports import ConcurrentChange, DuplicateClientOrderId, ReportApplier
 from mybroker.outbox import OutboxMessage, add_outbox, mark_sent, outbox_table, unsent
 
+ORDER_ID_LENGTH = 36  # a UUID
 meta = sa.MetaData()
 orders = sa.Table(
     "orders", meta,
-    sa.Column("order_id", sa.String(36), primary_key=True),
+    sa.Column("order_id", sa.String(ORDER_ID_LENGTH), primary_key=True),
     sa.Column("account_id", sa.String(64)),
     sa.Column("client_order_id", sa.String(64)),
     sa.Column("request_hash", sa.String(64)),
@@ -139,15 +140,19 @@ class MySqlRepository:
 
     # --- reads -------------------------------------------------------------------------------------
     def get(self, account_id: str, order_id: str) -> Order | None:
+        if len(order_id) > ORDER_ID_LENGTH:  # no such order: never the order whose id it starts with
+            return None
         with self.engine.connect() as c:
-            r = c.execute(_BY_ID, {"order_id": order_id[:36], "account_id": account_id}).mappings().first()
+            r = c.execute(_BY_ID, {"order_id": order_id, "account_id": account_id}).mappings().first()
         return None if r is None else _order(r)
 
     def read_back(self, order_id: str) -> Order | None:
         # a shared-lock read waits for a transaction still holding the row (an insert whose COMMIT is in flight)
         # instead of reading around it, so "absent" means absent
+        if len(order_id) > ORDER_ID_LENGTH:
+            return None
         with self.engine.begin() as c:
-            r = c.execute(_READ_BACK, {"order_id": order_id[:36]}).mappings().first()
+            r = c.execute(_READ_BACK, {"order_id": order_id}).mappings().first()
         return None if r is None else _order(r)
 
     def by_client_order_id(self, account_id: str, client_order_id: str) -> Order | None:
@@ -218,11 +223,13 @@ class MySqlRepository:
             try:
                 with c.begin_nested():
                     c.execute(_REPORT_SEEN, {
-                        "instrument": report.instrument, "exec_id": report.exec_id, "order_id": order_id[:36],
-                        "exec_type": report.exec_type.value, "received_at": _naive(datetime.now(UTC))})
+                        "instrument": report.instrument, "exec_id": report.exec_id,
+                        "order_id": order_id[:ORDER_ID_LENGTH], "exec_type": report.exec_type.value,
+                        "received_at": _naive(datetime.now(UTC))})
             except IntegrityError:
                 return None  # seen before: applied in the transaction that stored it
-            r = c.execute(_LOCK_ORDER, {"order_id": order_id[:36]}).mappings().first()
+            r = None if len(order_id) > ORDER_ID_LENGTH else \
+                c.execute(_LOCK_ORDER, {"order_id": order_id}).mappings().first()
             if r is None:
                 return None  # not ours (or not yet known): recorded as seen, nothing to change
             transition, messages = applier(_order(r))
