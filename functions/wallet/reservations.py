@@ -17,6 +17,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mybroker.contracts.requests import strict_int
 from mybroker.db import UNAVAILABLE, engine, retry_deadlocks
 from mybroker.http import error_response, refuse_unless_service, resolver, service_caller
 from mybroker.wallet.floor_metric import floor_refused
@@ -54,6 +55,8 @@ class InternalReservationRequest(ReservationRequest):
 
 class InternalReplaceRequest(ReplaceRequest):
     account_id: AccountId = Field(description="the order's account")
+    replace_seq: Annotated[int, strict_int(1, 1_000_000, "which replace of the order this is (n of the engine's "
+                                                          "<orderId>~n): one at a time, 409 REPLACE_PENDING")]
 
 
 @cache
@@ -80,7 +83,8 @@ def reserve(body: InternalReservationRequest) -> Response[ReservationView]:
 def widen_reservation(orderId: Annotated[OrderId, Path()], body: InternalReplaceRequest) -> ReservationView:
     """A replace about to be sent: the hold widens to cover it (never narrows here; the engine's answer does)."""
     service_caller(app)
-    return ReservationView.of(wallet().replace(body.account_id, orderId, body.quantity, body.price_cents))
+    return ReservationView.of(wallet().replace(body.account_id, orderId, body.quantity, body.price_cents,
+                                                   body.replace_seq))
 
 
 @app.delete("/internal/wallet/reservations/<orderId>")

@@ -9,12 +9,20 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from datetime import date
 from typing import Any
 
 import pytest
 from mybroker.orders.domain import rejection_band
+from mybroker.wallet.reservations import buy_hold_cents
 
-from tests.e2e.orders.conftest import OrderEvents, order_events, reference_cents, wait_for  # noqa: F401
+from tests.e2e.orders.conftest import (  # noqa: F401
+    OrderEvents,
+    order_events,
+    petr4_reference_cents,
+    reference_cents,
+    wait_for,
+)
 from tests.fixtures.users import Response, User, new_user
 from tests.security.support import TALLY, assert_ledger_reconciles, attack, money
 
@@ -48,8 +56,23 @@ def cancel_all(u: User, order_ids: list[str]) -> None:
         final(u, oid)
 
 
+def warm_up() -> None:
+    """Start every execution environment a race goes through, with calls that move nothing (a user without
+    money places and withdraws). Locally the emulator counts a cold start's init inside the function's timeout
+    (Lambda gives init its own 10 s): a dozen interpreters starting at once on two cores take ~3 s each and
+    time out the 3 s wallet-reservations, which is the local runtime's cold start, not the race under test."""
+    broke, price = new_user("sec-broke"), rejection_band(petr4_reference_cents(), 10).lower
+    calls: list[Callable[[], Response]] = [
+        lambda: broke.post("/orders", buy(price)),  # orders-api -> wallet-reservations: 422, nothing held
+        lambda: broke.post("/wallet/withdrawals", {"amountCents": 1, "idempotencyKey": uuid.uuid4().hex}),
+        lambda: broke.get("/wallet")]
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        list(pool.map(lambda i: calls[i % len(calls)](), range(2 * RACERS)))
+
+
 def race(n: int, call: Callable[[int], Response], group: str) -> list[Response]:
     """``n`` calls at once (a barrier of threads), each counted as an attack."""
+    warm_up()
     with ThreadPoolExecutor(max_workers=n) as pool:
         answers = list(pool.map(call, range(n)))
     for r in answers:
@@ -70,7 +93,8 @@ def test_a_user_cannot_release_or_shrink_their_own_hold(reference_cents: int) ->
     me = u.user_id
     for method, path, body in (
             ("DELETE", f"/internal/wallet/reservations/{oid}?accountId={me}", None),
-            ("PUT", f"/internal/wallet/reservations/{oid}", {"accountId": me, "quantity": 100, "priceCents": 1}),
+            ("PUT", f"/internal/wallet/reservations/{oid}", {"accountId": me, "quantity": 100, "priceCents": 1,
+                                                              "replaceSeq": 1}),
             ("POST", "/internal/wallet/reservations", {"accountId": me, "orderId": oid, "ticker": "PETR4",
                                                        "side": "SELL", "quantity": 100, "priceCents": 1}),
             # the public routes of old (finding 1) are gone
@@ -80,6 +104,12 @@ def test_a_user_cannot_release_or_shrink_their_own_hold(reference_cents: int) ->
                                               "priceCents": 1})):
         r = attack("money: own hold", method, path, headers=auth, body=json.dumps(body).encode() if body else None)
         assert r.status in (403, 404), (method, path, r.status, r.body)
+    # an id that only starts with the order's is another id: it used to be cut to 36 characters and find it
+    for method, body in (("GET", None), ("DELETE", None), ("PATCH", {"priceCents": 1})):
+        r = attack("money: own hold", method, f"/orders/{oid}XYZ", headers=auth,
+                   body=json.dumps(body).encode() if body else None)
+        assert r.status == 404 and r.body["code"] == "ORDER_NOT_FOUND", (method, r.status, r.body)
+    assert u.get(f"/orders/{oid}").body["status"] == "NEW"
     assert money(u) == before
     # the hold is not withdrawable: everything but the hold is, and not a cent more
     free = before["cash"]["availableCents"]
@@ -117,6 +147,33 @@ def test_a_replace_the_exchange_rejects_keeps_the_hold(reference_cents: int,  # 
     over = u.post("/wallet/withdrawals", {"amountCents": m["cash"]["availableCents"] + 1,
                                           "idempotencyKey": uuid.uuid4().hex})
     assert over.status == 422 and over.body["code"] == "INSUFFICIENT_FUNDS", over.body
+    cancel_all(u, [oid])
+    wait_for(lambda: money(u)["cash"]["reservedCents"] == 0)
+    assert_ledger_reconciles(u)
+
+
+def test_racing_replaces_never_leave_the_hold_short(reference_cents: int) -> None:  # noqa: F811
+    """Ten replaces of one resting buy at once, each to another price: the orders service stores one replace
+    at a time (409 ORDER_CHANGED for the others), the wallet holds for one unanswered replace at a time (409
+    REPLACE_PENDING), and once the engine has answered the hold is exactly what the order's terms need."""
+    u = funded("sec-race-replace", 10_000_000)
+    low = rejection_band(reference_cents, 10).lower
+    placed = u.post("/orders", buy(low, 100))
+    assert placed.status == 201, placed.body
+    oid = placed.body["orderId"]
+    wait_for(lambda: u.get(f"/orders/{oid}").body["status"] == "NEW")
+    answers = race(10, lambda i: u.call("PATCH", f"/orders/{oid}", {"priceCents": low + 1 + i}), "money: replace")
+    assert {r.status for r in answers} <= {202, 409}, [(r.status, r.body) for r in answers]
+    assert any(r.status == 202 for r in answers)
+    assert {r.body["code"] for r in answers if r.status == 409} <= {"ORDER_CHANGED", "REPLACE_PENDING"}
+
+    def settled() -> dict[str, Any] | None:
+        order = u.get(f"/orders/{oid}").body
+        need = buy_hold_cents(order["quantity"], order["priceCents"], date.fromisoformat(order["tradeDate"]))
+        return order if money(u)["cash"]["reservedCents"] == need else None
+
+    order = wait_for(settled)
+    assert order["status"] == "NEW" and order["priceCents"] > low, order
     cancel_all(u, [oid])
     wait_for(lambda: money(u)["cash"]["reservedCents"] == 0)
     assert_ledger_reconciles(u)

@@ -77,7 +77,7 @@ class Scene:
                 "accountId": self.victim.user_id, "orderId": str(uuid.uuid4()), "ticker": "PETR4", "side": "BUY",
                 "quantity": 100, "priceCents": 100},
             ("PUT", "/internal/wallet/reservations/{orderId}"): {"accountId": self.victim.user_id, "quantity": 100,
-                                                                 "priceCents": 1},
+                                                                 "priceCents": 1, "replaceSeq": 1},
         }.get(key)
 
 

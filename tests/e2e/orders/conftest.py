@@ -32,8 +32,7 @@ def wait_for(check: Callable[[], Any], timeout: float = 20.0, every: float = 0.1
         time.sleep(every)
 
 
-@pytest.fixture(scope="module")
-def reference_cents(trading_session: object) -> int:
+def petr4_reference_cents() -> int:
     """The PETR4 reference price the orders service will use (the market-data Redis cache)."""
     import redis
     from mybroker.market_data.cache import QuoteCache
@@ -41,6 +40,11 @@ def reference_cents(trading_session: object) -> int:
     ref = QuoteCache(redis.Redis.from_url("redis://127.0.0.1:6379/0")).reference_price_cents("PETR4")
     assert ref is not None, "the trading_session fixture ingests quotes: PETR4 must have one"
     return ref
+
+
+@pytest.fixture(scope="module")
+def reference_cents(trading_session: object) -> int:
+    return petr4_reference_cents()
 
 
 @pytest.fixture(scope="session")

@@ -199,7 +199,9 @@ def test_replace_sends_a_new_client_order_id(funded: User, reference_cents: int,
     cmd = wait_for(lambda: [c for c in engine_input.for_order(order_id) if c["type"] == "REPLACE_ORDER"])[0]
     assert cmd["orig_client_order_id"] == order_id and cmd["client_order_id"] == f"{order_id}~1"
     assert cmd["quantity"] == 300 and cmd["price_cents"] == reference_cents - 1
-    too_big = funded.call("PATCH", f"/orders/{order_id}", {"quantity": 100_000_000})
+    # a second replace waits for the wallet to see the engine's answer to the first (409 REPLACE_PENDING)
+    too_big = wait_for(lambda: (lambda r: None if r.body.get("code") == "REPLACE_PENDING" else r)(
+        funded.call("PATCH", f"/orders/{order_id}", {"quantity": 100_000_000})))
     assert too_big.status == 422 and too_big.body["code"] == "INSUFFICIENT_FUNDS", too_big.body
     cancel = funded.call("DELETE", f"/orders/{order_id}")  # now addressed by the new client order id
     assert cancel.status == 202

@@ -32,11 +32,14 @@ def test_reserved_and_an_identical_retry_both_succeed() -> None:
     once = reserved()
     wallet.reserve(user.user_id, order_id, "PETR4", "BUY", 100, 3_000)  # a retry: the same reservation, 200
     assert reserved() == once >= 300_000  # value plus estimated fees, held once
-    wallet.adjust(user.user_id, order_id, 200, 3_000)  # a replace about to be sent widens the hold
+    wallet.adjust(user.user_id, order_id, 200, 3_000, 1)  # a replace about to be sent widens the hold
     widened = reserved()
     assert widened >= 600_000
-    wallet.adjust(user.user_id, order_id, 100, 2_900)  # never narrows it: only the engine's answer does
+    wallet.adjust(user.user_id, order_id, 100, 2_900, 1)  # never narrows it: only the engine's answer does
     assert reserved() == widened
+    with pytest.raises(WalletRefused) as refused:  # a second replace before the first one's answer
+        wallet.adjust(user.user_id, order_id, 100, 2_900, 2)
+    assert (refused.value.code, refused.value.status) == ("REPLACE_PENDING", 409)
     wallet.release(user.user_id, order_id)
     assert reserved() == 0
     wallet.release(user.user_id, order_id)  # again: nothing left, no error
@@ -69,7 +72,7 @@ def test_a_user_token_cannot_reach_the_reservation_steps() -> None:
     for method, path, payload in (
             ("POST", "/internal/wallet/reservations", {**body, "orderId": str(uuid.uuid4())}),
             ("PUT", f"/internal/wallet/reservations/{order_id}", {"accountId": user.user_id, "quantity": 100,
-                                                                  "priceCents": 1}),
+                                                                  "priceCents": 1, "replaceSeq": 1}),
             ("DELETE", f"/internal/wallet/reservations/{order_id}?accountId={user.user_id}", None)):
         r = user.call(method, path, payload)
         assert r.status == 403, (method, r.status, r.body)

@@ -196,9 +196,9 @@ def test_reservation_idempotency_conflict_and_insufficient_funds(orders_api: Ser
     def reserve(body: dict[str, Any]) -> Any:
         return orders_api.call("POST", "/internal/wallet/reservations", {"accountId": acc, **body})
 
-    def widen(order_id: str, quantity: int, price: int) -> Any:
+    def widen(order_id: str, quantity: int, price: int, seq: int = 1) -> Any:
         return orders_api.call("PUT", f"/internal/wallet/reservations/{order_id}",
-                               {"accountId": acc, "quantity": quantity, "priceCents": price})
+                               {"accountId": acc, "quantity": quantity, "priceCents": price, "replaceSeq": seq})
 
     def release(order_id: str) -> Any:
         return orders_api.call("DELETE", f"/internal/wallet/reservations/{order_id}?accountId={acc}")
@@ -225,6 +225,9 @@ def test_reservation_idempotency_conflict_and_insufficient_funds(orders_api: Ser
     assert widen("ord-1", 200, 1000).status == 422
     less = widen("ord-1", 10, 990)
     assert less.status == 200 and less.body["reservedCents"] == 90_000 + 21
+    # a second replace before the engine answered the first: one at a time
+    second = widen("ord-1", 10, 990, seq=2)
+    assert second.status == 409 and second.body["code"] == "REPLACE_PENDING", second.body
     assert wallet(u)["availableCents"] == 100_000 - 90_021
     # DELETE releases what is left, and again changes nothing; an unknown order is 404
     released = release("ord-1")
@@ -260,7 +263,7 @@ def test_users_cannot_touch_reservations(orders_api: Service) -> None:
     for u in (alice, bob):  # neither the holder's own token nor another user's moves the hold
         assert u.call("DELETE", f"/internal/wallet/reservations/alice-1?accountId={alice.user_id}").status == 403
         assert u.call("PUT", "/internal/wallet/reservations/alice-1",
-                      {"accountId": alice.user_id, "quantity": 1, "priceCents": 1}).status == 403
+                      {"accountId": alice.user_id, "quantity": 1, "priceCents": 1, "replaceSeq": 1}).status == 403
         assert u.post("/internal/wallet/reservations", {"accountId": alice.user_id, "orderId": "x",
                                                         "ticker": "VALE3", "side": "BUY", "quantity": 1,
                                                         "priceCents": 1}).status == 403

@@ -110,9 +110,10 @@ def test_orphan_candidates_and_a_pending_replace_persist(wallet: Wallet, acc: st
     lost, live = f"{acc}-lost", f"{acc}-live"
     wallet.reserve(acc, lost, "PETR4", Side.BUY, 10, 1000, DAY)
     wallet.reserve(acc, live, "PETR4", Side.BUY, 10, 1000, DAY)
-    wallet.replace(acc, live, 50, 1000)
+    wallet.replace(acc, live, 50, 1000, 1)
     r = wallet.store.reservation(acc, live)
     assert r is not None and (r.pending_quantity, r.pending_price_cents, r.reserved_cents) == (50, 1000, 50_012)
+    assert (r.pending_seq, r.replace_seq) == (1, 0)
     placed = fill_event(acc, live, 1, OrderSide.BUY, 10, 1000).model_copy(
         update={"event_type": OrderEventType.PLACED, "fill": None, "status": OrderStatus.PENDING_NEW,
                 "cum_quantity": 0, "leaves_quantity": 10})

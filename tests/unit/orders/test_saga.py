@@ -108,6 +108,7 @@ class Holds:
 
     held: dict[str, tuple[str, int, int]] = field(default_factory=dict)  # order id -> (account, qty, price)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    replace_seqs: list[int] = field(default_factory=list)
     refuse: bool = False
     fail_release: bool = False
 
@@ -118,8 +119,9 @@ class Holds:
             raise WalletRefused("INSUFFICIENT_FUNDS", "no", status=422)
         self.held[order_id] = (account_id, quantity, price_cents)
 
-    def adjust(self, account_id: str, order_id: str, quantity: int, price_cents: int) -> None:
+    def adjust(self, account_id: str, order_id: str, quantity: int, price_cents: int, replace_seq: int) -> None:
         self.calls.append(("adjust", order_id))
+        self.replace_seqs.append(replace_seq)
         acc, q, p = self.held[order_id]
         assert acc == account_id
         self.held[order_id] = (acc, max(q, quantity), max(p, price_cents))  # widens only
@@ -275,6 +277,7 @@ def test_replace_widens_the_hold_before_sending_and_never_narrows_it(w: World) -
     assert w.sent.messages[-1].message_id == "o1:replace:1"
     w.svc.replace("acc", "Bearer user", "o1", 2000, 3600)
     assert w.holds.held["o1"] == ("acc", 2000, 3600)
+    assert w.holds.replace_seqs == [1, 2]  # each replace names itself, as the engine's <order_id>~n does
 
 
 def test_a_replace_that_failed_to_store_leaves_the_hold_wide(w: World) -> None:
@@ -292,7 +295,7 @@ def test_a_refused_replace_emits_replace_rejected_with_the_standing_terms(w: Wor
     w.svc.handle_reports([report(order, 2, ExecType.REJECTED, coid="o1~1", orig="o1", reason="INVALID_LOT")])
     ev = w.sent.events()[-1]
     assert ev.event_type is OrderEventType.REPLACE_REJECTED
-    assert (ev.quantity, ev.price_cents, ev.reason) == (1000, 3500, "INVALID_LOT")
+    assert (ev.quantity, ev.price_cents, ev.reason, ev.replace_seq) == (1000, 3500, "INVALID_LOT", 1)
     assert ev.event_id == "o1:3"  # placed, accepted, replace_rejected: its own place in the order's sequence
     assert w.repo.orders["o1"].engine_client_order_id == "o1"
 
@@ -303,6 +306,7 @@ def test_an_accepted_replace_carries_the_new_total_quantity_and_price(w: World) 
     w.svc.handle_reports([report(order, 2, ExecType.REPLACED, coid="o1~1", orig="o1", qty=2000, price=3600)])
     ev = w.sent.events()[-1]
     assert ev.event_type is OrderEventType.REPLACED and (ev.quantity, ev.price_cents) == (2000, 3600)
+    assert ev.replace_seq == 1  # the wallet clears the pending terms of this replace only
 
 
 # --- fills settle from their own session ----------------------------------------------------------------

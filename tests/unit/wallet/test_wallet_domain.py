@@ -25,7 +25,7 @@ ACC = "acc-1"
 
 def event(n: int, order: str, kind: OrderEventType, *, qty: int = 100, price: int = 1000, cum: int = 0,
           leaves: int = 100, fill: tuple[int, int] | None = None, side: OrderSide = OrderSide.BUY,
-          status: OrderStatus = OrderStatus.NEW, trade_date: str = "2026-11-24") -> OrderEvent:
+          status: OrderStatus = OrderStatus.NEW, trade_date: str = "2026-11-24", seq: int = 0) -> OrderEvent:
     f = None
     if fill is not None:
         f = Fill(exec_id=n, trade_id=n, quantity=fill[0], price_cents=fill[1],
@@ -34,7 +34,7 @@ def event(n: int, order: str, kind: OrderEventType, *, qty: int = 100, price: in
                       side=side, order_type=OrderType.LIMIT, time_in_force=TimeInForce.DAY,
                       quantity=qty, price_cents=price,
                       status=status, cum_quantity=cum, leaves_quantity=leaves, avg_price_cents=price, fill=f,
-                      trade_date=trade_date, occurred_at=datetime(2026, 11, 24, 14, tzinfo=UTC))
+                      trade_date=trade_date, replace_seq=seq, occurred_at=datetime(2026, 11, 24, 14, tzinfo=UTC))
 
 
 def bal(w: Wallet, bucket: Bucket, asset: str = BRL) -> int:
@@ -147,21 +147,20 @@ def test_a_replace_widens_the_hold_and_only_the_engine_narrows_it() -> None:
     w.deposit(ACC, "d", 100_000)
     w.reserve(ACC, "o", "PETR4", Side.BUY, 10, 1000, DAY)
     assert bal(w, Bucket.RESERVED) == 10_003
-    w.replace(ACC, "o", 50, 1000)  # sent to the engine: the hold covers the wider terms at once
+    w.replace(ACC, "o", 50, 1000, 1)  # sent to the engine: the hold covers the wider terms at once
     assert bal(w, Bucket.RESERVED) == 50_012 and bal(w, Bucket.AVAILABLE) == 49_988
-    with pytest.raises(WalletError) as e:
-        w.replace(ACC, "o", 200, 1000)
+    with pytest.raises(WalletError) as e:  # the same replace, retried wider than the money there is
+        w.replace(ACC, "o", 200, 1000, 1)
     assert e.value.code == "INSUFFICIENT_FUNDS" and bal(w, Bucket.RESERVED) == 50_012
-    w.replace(ACC, "o", 5, 900)  # a narrower replace: nothing is released before the engine answers
+    with pytest.raises(WalletError) as e:  # a second replace before the engine answered the first
+        w.replace(ACC, "o", 5, 900, 2)
+    assert (e.value.code, e.value.status) == ("REPLACE_PENDING", 409) and bal(w, Bucket.RESERVED) == 50_012
+    # the engine accepts the first replace (50 @ R$10.00): they are the terms, and the hold is theirs
+    w.apply_order_event(event(2, "o", OrderEventType.REPLACED, qty=50, price=1000, leaves=50, seq=1))
     assert bal(w, Bucket.RESERVED) == 50_012
-    # the engine accepts the first replace (50 @ R$10.00): the second is still pending, the hold covers both
-    w.apply_order_event(event(2, "o", OrderEventType.REPLACED, qty=50, price=1000, leaves=50))
+    w.replace(ACC, "o", 5, 900, 2)  # a narrower replace: nothing is released before the engine answers
     assert bal(w, Bucket.RESERVED) == 50_012
-    # ... and refuses the second: the standing 50 @ R$10.00 keep their hold
-    w.apply_order_event(event(3, "o", OrderEventType.REPLACE_REJECTED, qty=50, price=1000, leaves=50))
-    assert bal(w, Bucket.RESERVED) == 50_012
-    w.replace(ACC, "o", 5, 900)
-    w.apply_order_event(event(4, "o", OrderEventType.REPLACED, qty=5, price=900, leaves=5))
+    w.apply_order_event(event(3, "o", OrderEventType.REPLACED, qty=5, price=900, leaves=5, seq=2))
     assert bal(w, Bucket.RESERVED) == 4_502 and bal(w, Bucket.AVAILABLE) == 95_498
     with pytest.raises(WalletError) as e:  # the order is live: the saga's release may not touch its hold
         w.release(ACC, "o")
@@ -175,6 +174,64 @@ def test_a_replace_widens_the_hold_and_only_the_engine_narrows_it() -> None:
     assert_balanced(w)
 
 
+def test_a_late_refusal_of_an_older_replace_keeps_the_newer_ones_hold() -> None:
+    # found in review: replace 1 (to R$12.00) refused, its order.replace_rejected still on its way while the
+    # user sends replace 2 (R$12.00 again). The late refusal used to drop replace 2's terms: its 20,005 came
+    # back to available, were withdrawn, and replace 2's fill at R$12.00 met the floor. Holds: 100 @ R$10.00
+    # -> 100,023; 100 @ R$12.00 -> 120,028 (fees 27.6 up).
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 120_028)
+    w.reserve(ACC, "o", "PETR4", Side.BUY, 100, 1000, DAY)
+    w.apply_order_event(event(1, "o", OrderEventType.ACCEPTED))
+    w.replace(ACC, "o", 100, 1200, 1)
+    with pytest.raises(WalletError):  # the wallet has not seen replace 1's answer: one at a time
+        w.replace(ACC, "o", 100, 1200, 2)
+    w.apply_order_event(event(2, "o", OrderEventType.REPLACE_REJECTED, seq=1))  # the standing 100 @ R$10.00
+    assert bal(w, Bucket.RESERVED) == 100_023
+    w.replace(ACC, "o", 100, 1200, 2)
+    assert bal(w, Bucket.RESERVED) == 120_028
+    w.apply_order_event(event(3, "o", OrderEventType.REPLACE_REJECTED, seq=1))  # redelivered late: no effect
+    assert bal(w, Bucket.RESERVED) == 120_028 and bal(w, Bucket.AVAILABLE) == 0
+    w.apply_order_event(event(4, "o", OrderEventType.REPLACED, price=1200, seq=2))
+    fees = b3_fees_cents(120_000, DAY)
+    w.apply_order_event(event(5, "o", OrderEventType.FILLED, price=1200, cum=100, leaves=0, fill=(100, 1200),
+                              status=OrderStatus.FILLED))
+    assert (bal(w, Bucket.RESERVED), bal(w, Bucket.AVAILABLE), bal(w, Bucket.PAYABLE)) == (0, 0, 120_000 + fees)
+    assert_balanced(w)
+
+
+def test_an_answer_that_arrives_after_a_newer_one_does_not_overwrite_its_terms() -> None:
+    # replace 1 to R$9.00 accepted, then replace 2 to R$11.00 accepted; the event of replace 1 reaches the
+    # wallet last (left to the outbox sweeper). The terms stay 100 @ R$11.00: hold 110,026 (fees 25.3 up).
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 200_000)
+    w.reserve(ACC, "o", "PETR4", Side.BUY, 100, 1000, DAY)
+    w.apply_order_event(event(1, "o", OrderEventType.ACCEPTED))
+    w.replace(ACC, "o", 100, 900, 1)
+    w.apply_order_event(event(2, "o", OrderEventType.REPLACED, price=900, seq=1))
+    w.replace(ACC, "o", 100, 1100, 2)
+    w.apply_order_event(event(4, "o", OrderEventType.REPLACED, price=1100, seq=2))
+    w.apply_order_event(event(3, "o", OrderEventType.REPLACED, price=900, seq=1))  # redelivered after
+    assert bal(w, Bucket.RESERVED) == 110_026
+    r = w.store.reservation(ACC, "o")
+    assert r is not None and (r.price_cents, r.replace_seq, r.pending_quantity) == (1100, 2, None)
+    assert_balanced(w)
+
+
+def test_racing_requests_for_one_replace_keep_the_wider_terms() -> None:
+    # two PATCHes read the order at once and both send replace 1; the orders service stores one of them (the
+    # other gets 409 ORDER_CHANGED) and the wallet cannot tell which: its hold covers the wider
+    w = Wallet(MemoryStore())
+    w.deposit(ACC, "d", 200_000)
+    w.reserve(ACC, "o", "PETR4", Side.BUY, 100, 1000, DAY)
+    w.replace(ACC, "o", 100, 1100, 1)
+    w.replace(ACC, "o", 100, 1050, 1)
+    assert bal(w, Bucket.RESERVED) == 110_026
+    w.apply_order_event(event(2, "o", OrderEventType.REPLACED, price=1100, seq=1))
+    assert bal(w, Bucket.RESERVED) == 110_026
+    assert_balanced(w)
+
+
 def test_an_iceberg_replace_the_engine_refuses_keeps_its_hold() -> None:
     # the issue's attack: an iceberg of 1,000 @ R$20.85 (hold 2,085,000 + 480 fees = 2,085,480) replaced to
     # 400 and refused by the engine: the hold still covers the 1,000 that stay on the book
@@ -182,7 +239,7 @@ def test_an_iceberg_replace_the_engine_refuses_keeps_its_hold() -> None:
     w.deposit(ACC, "d", 3_000_000)
     w.reserve(ACC, "i", "PETR4", Side.BUY, 1000, 2085, DAY)
     w.apply_order_event(event(1, "i", OrderEventType.ACCEPTED, qty=1000, price=2085, leaves=1000))
-    w.replace(ACC, "i", 400, 2085)
+    w.replace(ACC, "i", 400, 2085, 1)
     assert bal(w, Bucket.RESERVED) == 2_085_480
     w.apply_order_event(event(2, "i", OrderEventType.REPLACE_REJECTED, qty=1000, price=2085, leaves=1000))
     assert bal(w, Bucket.RESERVED) == 2_085_480 and bal(w, Bucket.AVAILABLE) == 3_000_000 - 2_085_480

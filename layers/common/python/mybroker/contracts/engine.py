@@ -170,6 +170,12 @@ def broker_order_id(client_order_id: str) -> str:
     return client_order_id.split(REPLACE_SEPARATOR, 1)[0]
 
 
+def replace_seq_of(client_order_id: str) -> int:
+    """n of ``<order_id>~n`` (the order's n-th replace); 0 for the order's own id."""
+    _, sep, n = client_order_id.partition(REPLACE_SEPARATOR)
+    return int(n) if sep and n.isdigit() else 0
+
+
 def command_routing_key(instrument: str) -> str:
     return f"order.{instrument}"
 

@@ -76,6 +76,8 @@ class OrderEvent(BaseModel):
     avg_price_cents: int
     fill: Fill | None = None
     reason: str = ""
+    # order.replaced / order.replace_rejected: which replace the engine answered (n of <order_id>~n; 0 unknown)
+    replace_seq: int = 0
     # YYYY-MM-DD in America/Sao_Paulo: the session of the fill for ``order.filled`` (a GTC/GTD order fills on
     # later sessions), the order's own session otherwise; settlement is trade date + 2 business days
     trade_date: str

@@ -173,7 +173,7 @@ class WalletClient:
             self._signer = service_signer()
         return self._signer
 
-    def _do(self, method: str, path: str, body: Any = None) -> int:
+    def _do(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         try:
             status, answer = _call(method, f"{self.api_url}{path}", None, body, timeout=WALLET_TIMEOUT_S,
                                    signer=self.signer)
@@ -184,7 +184,7 @@ class WalletClient:
                 else "INSUFFICIENT_FUNDS"
             message = str(answer.get("message", code)) if isinstance(answer, dict) else code
             raise WalletRefused(code, message, status=422)
-        return status
+        return status, answer
 
     @staticmethod
     def _path(order_id: str, account_id: str) -> str:
@@ -192,7 +192,7 @@ class WalletClient:
 
     def reserve(self, account_id: str, order_id: str, ticker: str, side: str, quantity: int,
                 price_cents: int) -> None:
-        status = self._do("POST", "/internal/wallet/reservations",
+        status, _ = self._do("POST", "/internal/wallet/reservations",
                           {"accountId": account_id, "orderId": order_id, "ticker": ticker, "side": side,
                            "quantity": quantity, "priceCents": price_cents})
         # a retry of the same reservation answers 200; 409 means this order id holds a *different* one, which a
@@ -200,14 +200,19 @@ class WalletClient:
         if status not in (200, 201):
             raise WalletUnavailable(f"the wallet answered {status} to the reservation")
 
-    def adjust(self, account_id: str, order_id: str, quantity: int, price_cents: int) -> None:
-        status = self._do("PUT", f"/internal/wallet/reservations/{quote(order_id, safe='')}",
-                          {"accountId": account_id, "quantity": quantity, "priceCents": price_cents})
+    def adjust(self, account_id: str, order_id: str, quantity: int, price_cents: int, replace_seq: int) -> None:
+        status, answer = self._do("PUT", f"/internal/wallet/reservations/{quote(order_id, safe='')}",
+                                  {"accountId": account_id, "quantity": quantity, "priceCents": price_cents,
+                                   "replaceSeq": replace_seq})
+        if status == 409 and isinstance(answer, dict) and answer.get("code") in ("REPLACE_PENDING",
+                                                                                 "RESERVATION_CLOSED"):
+            # an earlier replace not answered yet, or the order ended meanwhile: the user may read and retry
+            raise WalletRefused(str(answer["code"]), str(answer.get("message", answer["code"])), status=409)
         if status not in (200, 201, 204):
             raise WalletUnavailable(f"the wallet answered {status} to the adjustment")
 
     def release(self, account_id: str, order_id: str) -> None:
-        status = self._do("DELETE", self._path(order_id, account_id))
+        status, _ = self._do("DELETE", self._path(order_id, account_id))
         if status not in (200, 204, 404):
             raise WalletUnavailable(f"the wallet answered {status} to the release")
 

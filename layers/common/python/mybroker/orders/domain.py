@@ -20,6 +20,7 @@ from mybroker.contracts.engine import (
     SelfTradePrevention,
     Side,
     TimeInForce,
+    replace_seq_of,
 )
 from mybroker.contracts.orders import TERMINAL_STATUSES, OrderStatus
 
@@ -311,6 +312,7 @@ class Emitted:
     event_type: str
     fill: FillRecord | None = None
     reason: str = ""
+    replace_seq: int = 0  # order.replaced / order.replace_rejected: the replace answered
 
 
 @dataclass(frozen=True)
@@ -379,7 +381,8 @@ def _follow(o: Order, r: ExecutionReportMessage, events: list[Emitted]) -> Order
                 # the newest replace was refused: say so with the standing quantity and price, so the wallet
                 # takes its hold back to them (an older replace refused while a newer one is pending says
                 # nothing: the newer one's answer settles the hold)
-                events.append(Emitted("order.replace_rejected", reason=r.reason))
+                events.append(Emitted("order.replace_rejected", reason=r.reason,
+                                      replace_seq=replace_seq_of(r.client_order_id)))
             return replace(o, reason=r.reason,
                            engine_client_order_id=_previous_client_id(o) if revert else o.engine_client_order_id)
         events.append(Emitted("order.rejected", reason=r.reason))
@@ -392,7 +395,7 @@ def _follow(o: Order, r: ExecutionReportMessage, events: list[Emitted]) -> Order
     if t is ExecType.TRIGGERED:
         return replace(o, status=OrderStatus.NEW if o.status is OrderStatus.PENDING_NEW else o.status)
     if t is ExecType.REPLACED:
-        events.append(Emitted("order.replaced"))
+        events.append(Emitted("order.replaced", replace_seq=replace_seq_of(r.client_order_id)))
         status = OrderStatus.PARTIALLY_FILLED if cum > 0 else OrderStatus.NEW
         return replace(o, quantity=r.order_quantity, price_cents=r.price_cents or o.price_cents,
                        leaves_quantity=r.leaves_quantity, cum_quantity=cum, status=status,

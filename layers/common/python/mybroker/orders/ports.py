@@ -32,8 +32,9 @@ class Wallet(Protocol):
 
     def reserve(self, account_id: str, order_id: str, ticker: str, side: str, quantity: int,
                 price_cents: int) -> None: ...
-    def adjust(self, account_id: str, order_id: str, quantity: int, price_cents: int) -> None:
-        """Widen the hold to cover ``quantity`` (the new total) at ``price_cents``; never narrows it."""
+    def adjust(self, account_id: str, order_id: str, quantity: int, price_cents: int, replace_seq: int) -> None:
+        """Widen the hold to cover replace ``replace_seq``: ``quantity`` (the new total) at ``price_cents``;
+        never narrows it. Refused (409 REPLACE_PENDING) while the wallet has not seen the last replace's answer."""
         ...
     def release(self, account_id: str, order_id: str) -> None: ...
 

@@ -89,7 +89,8 @@ def order_event(order: Order, emitted: Emitted, seq: int, occurred_at: datetime)
         avg_price_cents=order.avg_price_cents,
         fill=None if f is None else Fill(exec_id=f.exec_id, trade_id=f.trade_id, quantity=f.quantity,
                                          price_cents=f.price_cents, fees_cents=f.fees_cents),
-        reason=emitted.reason, trade_date=trade_day.isoformat(), occurred_at=occurred_at,
+        reason=emitted.reason, replace_seq=emitted.replace_seq, trade_date=trade_day.isoformat(),
+        occurred_at=occurred_at,
     )
 
 
@@ -281,8 +282,8 @@ class OrdersService:
         if rules is None:
             raise OrderError("UNKNOWN_INSTRUMENT", f"no instrument {base}", field="ticker")
         new_qty, new_price = validate_replace(order, quantity, price_cents, rules, self.prices.reference_cents(base))
-        self.wallet.adjust(account_id, order_id, new_qty, new_price or order.protection_price_cents)
         n = order.replace_seq + 1
+        self.wallet.adjust(account_id, order_id, new_qty, new_price or order.protection_price_cents, n)
         new_coid = replace_client_order_id(order_id, n)
         command = ReplaceOrderCommand(command_id=f"{order_id}:replace:{n}", instrument=order.instrument,
                                       orig_client_order_id=order.engine_client_order_id, client_order_id=new_coid,

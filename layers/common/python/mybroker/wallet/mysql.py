@@ -17,6 +17,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     ForeignKey,
+    Integer,
     MetaData,
     String,
     Table,
@@ -85,6 +86,8 @@ reservations = Table(
     Column("updated_at", DateTime, nullable=False),
     Column("pending_quantity", BigInteger, nullable=True),
     Column("pending_price_cents", BigInteger, nullable=True),
+    Column("pending_seq", Integer, nullable=False, server_default="0"),
+    Column("replace_seq", Integer, nullable=False, server_default="0"),
     Column("pledged", BigInteger, nullable=False),
     Column("confirmed", Boolean, nullable=False),
 )
@@ -169,7 +172,8 @@ _RESERVATION = select(reservations).where(reservations.c.account_id == bindparam
                                           reservations.c.order_id == bindparam("order_id")).with_for_update()
 _RESERVATION_UPDATES = ("instrument", "ticker", "side", "quantity", "price_cents", "trade_date", "reserved_cents",
                         "reserved_quantity", "filled_quantity", "final_quantity", "status", "request_hash",
-                        "updated_at", "pending_quantity", "pending_price_cents", "pledged", "confirmed")
+                        "updated_at", "pending_quantity", "pending_price_cents", "pending_seq", "replace_seq",
+                        "pledged", "confirmed")
 _reservation_row = insert(reservations)
 _SAVE_RESERVATION = _reservation_row.on_duplicate_key_update(
     {k: _reservation_row.inserted[k] for k in _RESERVATION_UPDATES})
@@ -203,6 +207,7 @@ def _reservation(row: Any) -> Reservation:
                        ReservationStatus(row.status), row.request_hash,
                        pending_quantity=None if row.pending_quantity is None else int(row.pending_quantity),
                        pending_price_cents=None if row.pending_price_cents is None else int(row.pending_price_cents),
+                       pending_seq=int(row.pending_seq), replace_seq=int(row.replace_seq),
                        pledged=int(row.pledged), confirmed=bool(row.confirmed))
 
 
@@ -275,7 +280,8 @@ class MySqlTx:
             "filled_quantity": r.filled_quantity, "final_quantity": r.final_quantity, "status": r.status.value,
             "request_hash": r.request_hash, "created_at": at, "updated_at": at,
             "pending_quantity": r.pending_quantity, "pending_price_cents": r.pending_price_cents,
-            "pledged": r.pledged, "confirmed": r.confirmed})
+            "pending_seq": r.pending_seq, "replace_seq": r.replace_seq, "pledged": r.pledged,
+            "confirmed": r.confirmed})
 
     def event_seen(self, event_id: str) -> bool:
         return self.c.execute(_EVENT_SEEN, {"event_id": event_id}).first() is not None

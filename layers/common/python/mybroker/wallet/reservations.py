@@ -79,6 +79,10 @@ class Reservation:
     # accepts (order.replaced: these become the terms) or refuses (order.replace_rejected: dropped)
     pending_quantity: int | None = None
     pending_price_cents: int | None = None
+    # which replace each set of terms belongs to (the n of the engine's client order id <order_id>~n; 0 before
+    # any): an answer clears only its own pending replace, and an older answer never overwrites newer terms
+    pending_seq: int = 0
+    replace_seq: int = 0
     # how much of the hold (cents for a buy, shares for a sell) came from projected credits (RECEIVABLE)
     # rather than settled AVAILABLE: a release gives it back there first
     pledged: int = 0
@@ -145,27 +149,60 @@ def rebalance(r: Reservation, allow_increase: bool, allow_decrease: bool = True)
                   reserve_quantity=max(d_qty, 0), release_quantity=max(-d_qty, 0))
 
 
-def widen_for_replace(r: Reservation, quantity: int, price_cents: int) -> Change:
-    """A replace about to be sent (``quantity``: the new total, filled included; ``price_cents``: the new
+class ReplacePending(Exception):
+    """A newer replace while one is unanswered: the hold can cover the standing terms and one replace."""
+
+
+def _need(r: Reservation, quantity: int, price_cents: int) -> int:
+    out = r._outstanding(quantity)
+    return buy_hold_cents(out, price_cents, r.trade_date) if r.side is Side.BUY else out
+
+
+def widen_for_replace(r: Reservation, quantity: int, price_cents: int, seq: int) -> Change:
+    """Replace ``seq`` about to be sent (``quantity``: the new total, filled included; ``price_cents``: the new
     limit). The hold grows to cover the new terms if they need more, and never shrinks here: it shrinks only
-    when the exchange accepts (:func:`replace_accepted`)."""
-    r.pending_quantity, r.pending_price_cents = quantity, price_cents
+    when the exchange answers (:func:`replace_accepted`, :func:`replace_refused`).
+
+    One replace at a time: a newer one while the wallet has not seen the answer to the last raises
+    :class:`ReplacePending` (the wallet could not tell which of the two the engine will accept). Two calls for
+    the same replace (racing requests, of which the orders service stores one) keep the wider terms; a call
+    for a replace already answered changes nothing."""
+    if seq <= r.replace_seq or (r.pending_quantity is not None and seq < r.pending_seq):
+        return Change()
+    if r.pending_quantity is not None and r.pending_price_cents is not None:
+        if seq > r.pending_seq:
+            raise ReplacePending(f"replace {r.pending_seq} of order {r.order_id} is not answered yet")
+        if _need(r, quantity, price_cents) <= _need(r, r.pending_quantity, r.pending_price_cents):
+            return rebalance(r, allow_increase=True, allow_decrease=False)
+    r.pending_quantity, r.pending_price_cents, r.pending_seq = quantity, price_cents, seq
     return rebalance(r, allow_increase=True, allow_decrease=False)
 
 
-def replace_accepted(r: Reservation, quantity: int, price_cents: int) -> Change:
-    """The engine accepted a replace: these are the order's terms now; the hold keeps only what they (and a
-    later replace still pending) need."""
-    r.quantity, r.price_cents = quantity, price_cents
-    if r.pending_quantity == quantity and r.pending_price_cents == price_cents:
+def _answered(r: Reservation) -> int:
+    """The replace an answer without a number (an event from before replaces were numbered) answers: the
+    pending one."""
+    return r.pending_seq if r.pending_quantity is not None and r.pending_seq else r.replace_seq + 1
+
+
+def replace_accepted(r: Reservation, quantity: int, price_cents: int, seq: int) -> Change:
+    """The engine accepted replace ``seq``: these are the order's terms now (unless a newer replace's answer
+    came first); the hold keeps only what they, and a newer replace still pending, need."""
+    seq = seq or _answered(r)
+    if seq > r.replace_seq:
+        r.quantity, r.price_cents, r.replace_seq = quantity, price_cents, seq
+    if r.pending_quantity is not None and r.pending_seq <= seq:
         r.pending_quantity = r.pending_price_cents = None
     return rebalance(r, allow_increase=False)
 
 
-def replace_refused(r: Reservation, quantity: int, price_cents: int) -> Change:
-    """The engine refused the newest replace: the standing terms (``quantity``, ``price_cents``) stay."""
-    r.quantity, r.price_cents = quantity, price_cents
-    r.pending_quantity = r.pending_price_cents = None
+def replace_refused(r: Reservation, quantity: int, price_cents: int, seq: int) -> Change:
+    """The engine refused replace ``seq``: the standing terms (``quantity``, ``price_cents``) stay. A refusal
+    of an older replace leaves a newer pending one, and its hold, alone."""
+    seq = seq or _answered(r)
+    if seq > r.replace_seq:
+        r.quantity, r.price_cents = quantity, price_cents
+    if r.pending_quantity is not None and r.pending_seq <= seq:
+        r.pending_quantity = r.pending_price_cents = None
     return rebalance(r, allow_increase=False)
 
 

@@ -200,14 +200,17 @@ class Wallet:
             raise WalletError("UNKNOWN_RESERVATION", f"no reservation for order {order_id}", 404)
         return r
 
-    def replace(self, account_id: str, order_id: str, quantity: int, price_cents: int) -> Reservation:
-        """Before a replace is sent: the hold widens to cover the new terms too; it narrows only on the
+    def replace(self, account_id: str, order_id: str, quantity: int, price_cents: int, seq: int) -> Reservation:
+        """Before replace ``seq`` is sent: the hold widens to cover the new terms too; it narrows only on the
         engine's answer (``order.replaced`` / ``order.replace_rejected``)."""
         with self.store.transaction() as tx:
             r = self._owned(tx, account_id, order_id)
             if r.status is not ReservationStatus.ACTIVE:
                 raise WalletError("RESERVATION_CLOSED", f"the reservation of order {order_id} is {r.status}", 409)
-            change = rsv.widen_for_replace(r, quantity, price_cents)
+            try:
+                change = rsv.widen_for_replace(r, quantity, price_cents, seq)
+            except rsv.ReplacePending as exc:
+                raise WalletError("REPLACE_PENDING", f"{exc}: try again once it is", 409) from exc
             self._post_hold(tx, r, change, "replace", f"replace pending: {quantity} {r.instrument} @ "
                             f"{brl(price_cents)}")
             tx.save_reservation(r)
@@ -261,10 +264,10 @@ class Wallet:
         elif final is not None:
             self._post_hold(tx, r, rsv.end(r, final), "release", f"order {ev.event_type.value.split('.')[1]}")
         elif ev.event_type is OrderEventType.REPLACED:
-            self._post_hold(tx, r, rsv.replace_accepted(r, ev.quantity, ev.price_cents), "replace",
+            self._post_hold(tx, r, rsv.replace_accepted(r, ev.quantity, ev.price_cents, ev.replace_seq), "replace",
                             f"replace accepted: {ev.quantity} {r.instrument} @ {brl(ev.price_cents)}")
         elif ev.event_type is OrderEventType.REPLACE_REJECTED:
-            self._post_hold(tx, r, rsv.replace_refused(r, ev.quantity, ev.price_cents), "replace",
+            self._post_hold(tx, r, rsv.replace_refused(r, ev.quantity, ev.price_cents, ev.replace_seq), "replace",
                             f"replace refused: {ev.reason or 'by the exchange'}")
         else:
             tx.save_reservation(r)
