@@ -89,8 +89,7 @@ def wallet_change(account_id: str, cause: OrderEvent) -> WalletChange:
         if applied or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
-    view = WalletView.of(account_id, store_.balances(account_id), store_.pending_settlements(account_id),
-                         BuyingPower.from_env(os.environ).projected_cash)
+    view = WalletView.read(store_, account_id, BuyingPower.from_env(os.environ).projected_cash)
     return WalletChange(account_id=account_id, applied=applied, wallet=view.model_dump(mode="json", by_alias=True),
                         cause=WalletCause(event_id=cause.event_id, event_type=cause.event_type.value,
                                           order_id=cause.order_id))

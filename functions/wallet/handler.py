@@ -85,9 +85,7 @@ def json(status: int, body: Any) -> Response[Any]:
 
 
 def wallet_view(account_id: str) -> WalletView:
-    store = wallet().store
-    return WalletView.of(account_id, store.balances(account_id), store.pending_settlements(account_id),
-                         wallet().policy.projected_cash)
+    return WalletView.read(wallet().store, account_id, wallet().policy.projected_cash)
 
 
 @app.get("/wallet")

@@ -107,6 +107,7 @@ const T: Record<string, [string, string]> = {
   payable: ["A pagar", "Payable"],
   settled: ["Liquidado", "Settled"],
   buyingPower: ["Poder de compra", "Buying power"],
+  irrfDue: ["IR a reter (dedo-duro)", "Income tax to withhold"],
   projected: ["Projeção", "Projected"],
   settleDate: ["Liquidação", "Settles"],
   credits: ["Créditos", "Credits"],

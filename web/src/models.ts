@@ -39,7 +39,7 @@ export interface PlaceOrder {
 export interface Projected { settleDate: string; creditsCents: number; debitsCents: number; balanceCents: number }
 export interface Wallet {
   accountId: string; currency: string; availableCents: number; reservedCents: number; receivableCents: number;
-  payableCents: number; buyingPowerCents: number; projected: Projected[];
+  payableCents: number; irrfDueCents: number; buyingPowerCents: number; projected: Projected[];
 }
 export interface Position {
   ticker: string; availableQuantity: number; reservedQuantity: number; receivableQuantity: number;

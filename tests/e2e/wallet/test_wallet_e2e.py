@@ -237,7 +237,7 @@ def test_reservation_idempotency_conflict_and_insufficient_funds(orders_api: Ser
     assert missing.status == 404 and missing.body["code"] == "UNKNOWN_RESERVATION"
     assert wallet(u) | {"accountId": ""} == {"accountId": "", "currency": "BRL", "availableCents": 100_000,
                                               "reservedCents": 0, "receivableCents": 0, "payableCents": 0,
-                                              "buyingPowerCents": 100_000, "projected": []}
+                                              "irrfDueCents": 0, "buyingPowerCents": 100_000, "projected": []}
 
 
 @pytest.mark.parametrize("body", [

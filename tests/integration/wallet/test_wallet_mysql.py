@@ -126,3 +126,29 @@ def test_orphan_candidates_and_a_pending_replace_persist(wallet: Wallet, acc: st
     assert e.value.code == "RESERVATION_IN_USE"
     wallet.release(acc, lost)
     assert bal(wallet, acc, Bucket.RESERVED) == 50_012 and wallet.reconcile(acc) == []
+
+
+def test_a_late_fill_after_the_withholding_adjusts_it_in_mysql(wallet: Wallet, acc: str) -> None:
+    # as the unit test of the same figures: a day trade of 1,000 (R$38.40 -> R$39.00: gain 58,219, IRRF 582)
+    # withheld at D+2; a buy of 1,000 @ R$38.98 of the same day arrives after, the day trade is valued at the
+    # day's average buy cost, (3,840,884 + 3,898,897) / 2 = 3,869,890, gain 29,213, IRRF 292: 290 go back
+    wallet.deposit(acc, "d", 8_000_000)
+    b1, s1, b2 = (f"{acc}-{x}" for x in ("b1", "s1", "b2"))
+    wallet.reserve(acc, b1, "PETR4", Side.BUY, 1000, 3840, DAY)
+    wallet.apply_order_event(fill_event(acc, b1, 1, OrderSide.BUY, 1000, 3840))
+    wallet.reserve(acc, s1, "PETR4", Side.SELL, 1000, 3900, DAY)
+    wallet.apply_order_event(fill_event(acc, s1, 1, OrderSide.SELL, 1000, 3900))
+    assert wallet.store.irrf_owed(acc) == 582
+    wallet.settle_due(settlement_date(DAY))
+    assert wallet.store.irrf_owed(acc) == 0
+    wallet.reserve(acc, b2, "PETR4", Side.BUY, 1000, 3898, DAY)
+    assert wallet.apply_order_event(fill_event(acc, b2, 1, OrderSide.BUY, 1000, 3898)) is EventOutcome.APPLIED
+    (day,) = wallet.store.withholdings(acc, DAY, DAY)
+    assert (day.total_cents, day.withheld_cents, day.owed_cents, day.revision) == (292, 582, -290, 1)
+    assert (acc, DAY) in wallet.store.due_withholdings(settlement_date(DAY), 100_000)
+    before = bal(wallet, acc, Bucket.AVAILABLE)
+    wallet.settle_due(settlement_date(DAY))  # pays the late buy, gives the 290 back
+    assert bal(wallet, acc, Bucket.AVAILABLE) == before + 290
+    (day,) = wallet.store.withholdings(acc, DAY, DAY)
+    assert (day.withheld_cents, day.withheld, wallet.store.irrf_owed(acc)) == (292, True, 0)
+    assert wallet.reconcile(acc) == []

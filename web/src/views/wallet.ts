@@ -33,6 +33,7 @@ export function walletView(root: HTMLElement, today: () => string): () => void {
       card("settled", money(w.availableCents + w.reservedCents), "wallet-settled"),
       card("receivable", money(w.receivableCents), "wallet-receivable"),
       card("payable", money(w.payableCents), "wallet-payable"),
+      ...(w.irrfDueCents ? [card("irrfDue", money(w.irrfDueCents), "wallet-irrf-due")] : []),
       card("buyingPower", money(w.buyingPowerCents), "wallet-buying-power"));
     replace(projBox, w.projected.length
       ? table(["settleDate", "credits", "debits", "balance"], w.projected.map((p) => [

@@ -112,3 +112,11 @@ def reconcile(totals_per_asset: Mapping[str, int], user_balances: Mapping[Balanc
             problems.append(Problem("RESERVATION_MISMATCH", f"{key}: bucket {reserved.get(key, 0)}, "
                                     f"reservations {held_by_reservations.get(key, 0)}"))
     return problems
+
+
+def spendable_cash(available: int, receivable: int, irrf_owed: int) -> tuple[int, int]:
+    """(settled, projected) cash a withdrawal or a buy may use: the IRRF computed on the investor's trades and
+    not withheld yet is taken when they settle, from the credits they bring (RECEIVABLE) and, past those, from
+    settled cash; neither part may be spent first, or the withholding would find nothing there."""
+    owed = max(0, irrf_owed)
+    return max(0, available - max(0, owed - receivable)), receivable - min(owed, receivable)

@@ -121,16 +121,20 @@ class MemoryTx:
 
     def save_withholding(self, item: DayWithholding) -> None:
         old = self.s.withholdings.get((item.account_id, item.trade_date))
-        if old is not None and old.withheld:
-            raise ValueError(f"the IRRF of {item.trade_date} was already withheld")
+        if old is not None and old.withheld_cents:
+            item = replace(item, withheld=item.total_cents == old.withheld_cents,
+                           withheld_cents=old.withheld_cents, revision=old.revision + 1)
         self.s.withholdings[(item.account_id, item.trade_date)] = item
 
     def withholding(self, account_id: str, trade_date: date) -> DayWithholding | None:
         return self.s.withholdings.get((account_id, trade_date))
 
-    def mark_withheld(self, account_id: str, trade_date: date) -> None:
+    def mark_withheld(self, account_id: str, trade_date: date, withheld_cents: int) -> None:
         key = (account_id, trade_date)
-        self.s.withholdings[key] = replace(self.s.withholdings[key], withheld=True)
+        self.s.withholdings[key] = replace(self.s.withholdings[key], withheld=True, withheld_cents=withheld_cents)
+
+    def irrf_owed(self, account_id: str) -> int:
+        return sum(w.owed_cents for (acc, _), w in self.s.withholdings.items() if acc == account_id)
 
 
 class MemoryStore:
@@ -206,8 +210,11 @@ class MemoryStore:
 
     def due_withholdings(self, today: date, limit: int) -> list[tuple[str, date]]:
         return [k for k, w in sorted(self.s.withholdings.items())
-                if not w.withheld and w.total_cents > 0 and w.settle_date <= today][:limit]
+                if w.owed_cents and w.settle_date <= today][:limit]
 
     def withholdings(self, account_id: str, start: date | None, end: date | None) -> list[DayWithholding]:
         return [w for (acc, d), w in sorted(self.s.withholdings.items()) if acc == account_id
                 and (start is None or d >= start) and (end is None or d <= end)]
+
+    def irrf_owed(self, account_id: str) -> int:
+        return sum(w.owed_cents for (acc, _), w in self.s.withholdings.items() if acc == account_id)

@@ -138,6 +138,8 @@ withholdings = Table(
     Column("day_trade_base_cents", BigInteger, nullable=False),
     Column("day_trade_cents", BigInteger, nullable=False),
     Column("withheld", Boolean, nullable=False),
+    Column("withheld_cents", BigInteger, nullable=False, server_default="0"),
+    Column("revision", Integer, nullable=False, server_default="0"),
 )
 processed_events = Table(
     "processed_events", metadata,
@@ -185,6 +187,9 @@ _position_row = insert(positions)
 _SAVE_COST = _position_row.on_duplicate_key_update(quantity=_position_row.inserted.quantity,
                                                    cost_cents=_position_row.inserted.cost_cents)
 _ADD_SETTLEMENT = settlements.insert()
+_IRRF_OWED = select(func.coalesce(func.sum(withholdings.c.swing_cents + withholdings.c.day_trade_cents
+                                           - withholdings.c.withheld_cents), 0)).where(
+    withholdings.c.account_id == bindparam("account_id"), withholdings.c.withheld.is_(False))
 
 
 def now() -> datetime:
@@ -224,7 +229,8 @@ def _trade_class(row: Any) -> TradeClass:
 
 def _withholding(row: Any) -> DayWithholding:
     return DayWithholding(row.account_id, row.trade_date, row.settle_date, row.swing_base_cents, row.swing_cents,
-                          row.day_trade_base_cents, row.day_trade_cents, bool(row.withheld))
+                          row.day_trade_base_cents, row.day_trade_cents, bool(row.withheld), int(row.withheld_cents),
+                          int(row.revision))
 
 
 class MySqlTx:
@@ -350,8 +356,10 @@ class MySqlTx:
         if old is None:
             self.c.execute(withholdings.insert().values(account_id=item.account_id, trade_date=item.trade_date,
                                                         withheld=False, **values))
-        elif old.withheld:
-            raise ValueError(f"the IRRF of {item.trade_date} was already withheld")
+        elif old.withheld_cents:  # a fill after the day was withheld: the difference is owed (or given back)
+            self.c.execute(update(withholdings).where(withholdings.c.account_id == item.account_id,
+                                                      withholdings.c.trade_date == item.trade_date).values(
+                withheld=item.total_cents == old.withheld_cents, revision=old.revision + 1, **values))
         else:
             self.c.execute(update(withholdings).where(withholdings.c.account_id == item.account_id,
                                                       withholdings.c.trade_date == item.trade_date).values(**values))
@@ -362,9 +370,13 @@ class MySqlTx:
                              .with_for_update()).first()
         return _withholding(row) if row else None
 
-    def mark_withheld(self, account_id: str, trade_date: date) -> None:
+    def mark_withheld(self, account_id: str, trade_date: date, withheld_cents: int) -> None:
         self.c.execute(update(withholdings).where(withholdings.c.account_id == account_id,
-                                                  withholdings.c.trade_date == trade_date).values(withheld=True))
+                                                  withholdings.c.trade_date == trade_date).values(
+            withheld=True, withheld_cents=withheld_cents))
+
+    def irrf_owed(self, account_id: str) -> int:
+        return int(self.c.execute(_IRRF_OWED, {"account_id": account_id}).scalar_one())
 
 
 class MySqlStore:
@@ -483,11 +495,15 @@ class MySqlStore:
         with self.engine.connect() as c:
             return [_trade_class(r) for r in c.execute(q.order_by(trade_classes.c.id)).all()]
 
+    def irrf_owed(self, account_id: str) -> int:
+        with self.engine.connect() as c:
+            return int(c.execute(_IRRF_OWED, {"account_id": account_id}).scalar_one())
+
     def due_withholdings(self, today: date, limit: int) -> list[tuple[str, date]]:
         with self.engine.connect() as c:
             rows = c.execute(select(withholdings.c.account_id, withholdings.c.trade_date).where(
                 withholdings.c.withheld.is_(False), withholdings.c.settle_date <= today,
-                withholdings.c.swing_cents + withholdings.c.day_trade_cents > 0)
+                withholdings.c.swing_cents + withholdings.c.day_trade_cents != withholdings.c.withheld_cents)
                 .order_by(withholdings.c.settle_date, withholdings.c.account_id).limit(limit)).all()
         return [(r.account_id, r.trade_date) for r in rows]
 

@@ -64,11 +64,18 @@ class DayWithholding:
     swing_cents: int
     day_trade_base_cents: int
     day_trade_cents: int
-    withheld: bool = False
+    withheld: bool = False  # nothing owed: what was withheld is the day's figure
+    withheld_cents: int = 0  # taken so far (a fill that arrives after the day was withheld changes the figure)
+    revision: int = 0  # bumped by each change of the figures after a withholding: keys the adjustment's entry
 
     @property
     def total_cents(self) -> int:
         return self.swing_cents + self.day_trade_cents
+
+    @property
+    def owed_cents(self) -> int:
+        """Still to withhold (negative: to give back, when a late fill lowered the day's figure)."""
+        return 0 if self.withheld else self.total_cents - self.withheld_cents
 
 
 class WalletTx(Protocol):
@@ -96,10 +103,13 @@ class WalletTx(Protocol):
     def add_trade_class(self, item: TradeClass) -> None: ...
     def set_day_trade_quantity(self, trade_class_id: int, day_trade_quantity: int) -> None: ...
     def save_withholding(self, item: DayWithholding) -> None:
-        """Insert or replace the day's figures (never one already withheld)."""
+        """Insert or replace the day's figures; a day already withheld keeps what was taken, owes the difference
+        (``withheld`` false unless the figure is unchanged) and gets its revision bumped."""
 
     def withholding(self, account_id: str, trade_date: date) -> DayWithholding | None: ...
-    def mark_withheld(self, account_id: str, trade_date: date) -> None: ...
+    def mark_withheld(self, account_id: str, trade_date: date, withheld_cents: int) -> None: ...
+    def irrf_owed(self, account_id: str) -> int:
+        """IRRF computed on the account's trades and not withheld yet, every day (settled or not)."""
 
 
 class WalletStore(Protocol):
@@ -124,6 +134,7 @@ class WalletStore(Protocol):
         """(account, trade date) of IRRF not yet withheld whose trades settle on or before ``today``."""
 
     def withholdings(self, account_id: str, start: date | None, end: date | None) -> list[DayWithholding]: ...
+    def irrf_owed(self, account_id: str) -> int: ...
 
     def trade_classes(self, account_id: str, start: date | None, end: date | None) -> list[TradeClass]:
         """The account's classified fills with ``start <= trade_date <= end``, in arrival order."""

@@ -71,8 +71,8 @@ class Reports:
         first = min(first, (year, month))
         report = reports(ledger, first, (year, month), self.rules)[-1]
         month_start = date(year, month, 1)
-        pending = sum(w.total_cents for w in self.store.withholdings(account_id, month_start, next_month)
-                      if not w.withheld and w.trade_date < next_month)
+        pending = sum(w.owed_cents for w in self.store.withholdings(account_id, month_start, next_month)
+                      if w.trade_date < next_month)
         return TaxMonth(report, ledger, assumed, pending)
 
     def year_end(self, account_id: str, year: int, catalog: AssetKinds) -> list[YearEndPosition]:

@@ -30,6 +30,7 @@ from mybroker.wallet.ledger import (
     Problem,
     move,
     reconcile,
+    spendable_cash,
     system,
 )
 from mybroker.wallet.ports import DayWithholding, PendingSettlement, StoredEntry, WalletStore, WalletTx
@@ -109,9 +110,10 @@ class Wallet:
                 postings = move(BRL, amount_cents, system(PIX), mine)
                 memo = f"PIX deposit {brl(amount_cents)}"
             else:
-                available = tx.balance(account_id, Bucket.AVAILABLE, BRL)
-                if available < amount_cents:
-                    raise WalletError("INSUFFICIENT_FUNDS", f"available {brl(available)}, "
+                settled, _ = spendable_cash(tx.balance(account_id, Bucket.AVAILABLE, BRL),
+                                            tx.balance(account_id, Bucket.RECEIVABLE, BRL), tx.irrf_owed(account_id))
+                if settled < amount_cents:
+                    raise WalletError("INSUFFICIENT_FUNDS", f"available {brl(settled)}, "
                                       f"withdrawal {brl(amount_cents)}", 422)
                 postings = move(BRL, amount_cents, mine, system(PIX))
                 memo = f"PIX withdrawal {brl(amount_cents)}"
@@ -137,8 +139,10 @@ class Wallet:
         a, rcv, res = (me, Bucket.AVAILABLE), (me, Bucket.RECEIVABLE), (me, Bucket.RESERVED)
         out: list[Posting] = []
         if more:
-            available = tx.balance(me, Bucket.AVAILABLE, asset)
-            projected = tx.balance(me, Bucket.RECEIVABLE, asset) if self._projected_ok(asset) else 0
+            available, projected = tx.balance(me, Bucket.AVAILABLE, asset), tx.balance(me, Bucket.RECEIVABLE, asset)
+            if asset == BRL:
+                available, projected = spendable_cash(available, projected, tx.irrf_owed(me))
+            projected = projected if self._projected_ok(asset) else 0
             if available + projected < more:
                 what = "cash" if asset == BRL else f"{asset} shares"
                 need = brl(more) if asset == BRL else str(more)
@@ -360,16 +364,18 @@ class Wallet:
                 with self.store.transaction() as tx:
                     tx.lock_account(account_id, create=False)
                     w = tx.withholding(account_id, trade_date)
-                    if w is None or w.withheld or w.settle_date > today:
+                    if w is None or not w.owed_cents or w.settle_date > today:
                         continue
                     memo = (f"IRRF {trade_date.isoformat()}: {brl(w.swing_cents)} on sales of "
                             f"{brl(w.swing_base_cents)}, {brl(w.day_trade_cents)} on a day-trade gain of "
                             f"{brl(w.day_trade_base_cents)}")
-                    tx.post(JournalEntry(f"irrf:{account_id}:{trade_date.isoformat()}", account_id, "irrf",
-                                         trade_date.isoformat(), memo,
-                                         (Posting(account_id, Bucket.AVAILABLE, BRL, -w.total_cents),
-                                          Posting(IRRF, Bucket.MAIN, BRL, w.total_cents))))
-                    tx.mark_withheld(account_id, trade_date)
+                    key = f"irrf:{account_id}:{trade_date.isoformat()}"
+                    if w.withheld_cents:  # a fill that arrived after the day was withheld: the difference
+                        key, memo = f"{key}:{w.revision}", f"{memo} (adjusted: {brl(w.withheld_cents)} withheld before)"
+                    tx.post(JournalEntry(key, account_id, "irrf", trade_date.isoformat(), memo,
+                                         (Posting(account_id, Bucket.AVAILABLE, BRL, -w.owed_cents),
+                                          Posting(IRRF, Bucket.MAIN, BRL, w.owed_cents))))
+                    tx.mark_withheld(account_id, trade_date, w.total_cents)
                     withheld += 1
             except FloorBreached:
                 log.warning("IRRF of %s on %s waits: settled cash is short", account_id, trade_date)

@@ -11,8 +11,8 @@ from pydantic import Field, StringConstraints
 from mybroker.contracts.api import Camel
 from mybroker.contracts.requests import Identifier, PriceCents, Shares, strict_int
 from mybroker.wallet.daytrade import DayFigures, TradeClass
-from mybroker.wallet.ledger import BRL, Bucket
-from mybroker.wallet.ports import PendingSettlement, StatementLine
+from mybroker.wallet.ledger import BRL, Bucket, spendable_cash
+from mybroker.wallet.ports import PendingSettlement, StatementLine, WalletStore
 from mybroker.wallet.positions import Cost
 from mybroker.wallet.reservations import Reservation, ReservationStatus, Side
 from mybroker.wallet.service import MAX_AMOUNT_CENTS, Transfer
@@ -42,12 +42,19 @@ class WalletView(Camel):
     reserved_cents: int = Field(description="held for open buy orders")
     receivable_cents: int = Field(description="sale proceeds arriving at settlement (T+2), not yet pledged")
     payable_cents: int = Field(description="committed to buys, leaving at settlement (T+2)")
-    buying_power_cents: int = Field(description="what a buy may use now: settled plus projected credits")
+    irrf_due_cents: int = Field(0, description="IRRF computed on trades and not withheld yet (taken at settlement)")
+    buying_power_cents: int = Field(description="what a buy may use now: settled plus projected credits, less "
+                                               "the IRRF due")
     projected: list[ProjectedCash] = Field(default_factory=list, description="settled cash per settlement day")
 
     @classmethod
+    def read(cls, store: WalletStore, account_id: str, projected_cash: bool) -> WalletView:
+        return cls.of(account_id, store.balances(account_id), store.pending_settlements(account_id), projected_cash,
+                      store.irrf_owed(account_id))
+
+    @classmethod
     def of(cls, account_id: str, balances: dict[tuple[Bucket, str], int],
-           pending: Sequence[PendingSettlement] = (), projected_cash: bool = True) -> WalletView:
+           pending: Sequence[PendingSettlement] = (), projected_cash: bool = True, irrf_owed: int = 0) -> WalletView:
         available = balances.get((Bucket.AVAILABLE, BRL), 0)
         receivable = balances.get((Bucket.RECEIVABLE, BRL), 0)
         days: dict[date, tuple[int, int]] = {}
@@ -68,10 +75,11 @@ class WalletView(Camel):
             balance += arriving
             projected.append(ProjectedCash(settle_date=day, credits_cents=arriving, debits_cents=debit,
                                            balance_cents=balance))
+        settled, credits = spendable_cash(available, receivable, irrf_owed)
         return cls(account_id=account_id, available_cents=available,
                    reserved_cents=balances.get((Bucket.RESERVED, BRL), 0), receivable_cents=receivable,
-                   payable_cents=balances.get((Bucket.PAYABLE, BRL), 0),
-                   buying_power_cents=available + (receivable if projected_cash else 0), projected=projected)
+                   payable_cents=balances.get((Bucket.PAYABLE, BRL), 0), irrf_due_cents=max(0, irrf_owed),
+                   buying_power_cents=settled + (credits if projected_cash else 0), projected=projected)
 
 
 class TransferView(Camel):
