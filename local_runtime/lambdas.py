@@ -1,9 +1,12 @@
 """Lambda execution environments: AWS's Runtime Interface Emulator running ``awslambdaric`` per function.
 
 One emulator serves one invocation at a time, like one Lambda execution environment; a function's
-concurrency is a pool of them. The emulator enforces the timeout (it answers "Task timed out" and
-re-initialises the runtime on the next call: a cold start) and restarts a runtime that crashed; a pool
-replaces an emulator process that died. Nothing here knows about HTTP routes or queues.
+concurrency is a pool of them. The emulator counts its timeout from the start of an invocation, a cold
+start's init included, where Lambda gives the init phase its own 10 s: so it is told the function's timeout
+plus that allowance (``local_runtime.lambda_bootstrap`` gives the handler Lambda's deadline: the timeout from
+its invocation), and a warm invocation is held to the function's own timeout here: it answers "Task timed out" and the
+environment is replaced, so the next call is a cold start. The emulator restarts a runtime that crashed; a
+pool replaces an emulator process that died. Nothing here knows about HTTP routes or queues.
 """
 
 from __future__ import annotations
@@ -27,6 +30,8 @@ from local_runtime.paths import BIN, COMMON_LAYER, LOGS, PYTHON, ROOT
 
 INVOKE_PATH = "/2015-03-31/functions/function/invocations"
 RUNTIME_ID_VARIABLE = "MYBROKER_LOCAL_RUNTIME_ID"  # marks a runtime's emulators, to clean up after a crash
+INIT_LIMIT_S = 10  # Lambda's init phase has its own 10 s, outside the function's timeout
+HANDLER_MARGIN_S = 0.25  # the emulator's own round trip, on top of a warm invocation's timeout
 
 
 class Throttled(RuntimeError):
@@ -82,6 +87,7 @@ class ExecutionEnvironment:
         self.process: subprocess.Popen[bytes] | None = None
         self.port = 0
         self.invocations = 0
+        self._warm = False  # the runtime is initialised: an invocation is the handler's time alone
         self._conn: http.client.HTTPConnection | None = None  # kept alive between invocations
 
     @property
@@ -110,7 +116,8 @@ class ExecutionEnvironment:
             "AWS_LAMBDA_FUNCTION_NAME": self.function.name,
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(self.function.memory_mb),
-            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function.timeout_s),
+            "AWS_LAMBDA_FUNCTION_TIMEOUT": str(self.function.timeout_s + INIT_LIMIT_S),
+            "MYBROKER_INIT_ALLOWANCE_MS": str(INIT_LIMIT_S * 1000),
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{self.function.name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": f"local/{self.index}",
             "AWS_EXECUTION_ENV": "AWS_Lambda_python3.12",
@@ -118,11 +125,12 @@ class ExecutionEnvironment:
             RUNTIME_ID_VARIABLE: self.runtime_id,
         }
         self.log.parent.mkdir(parents=True, exist_ok=True)
+        self._warm = False
         with self.log.open("ab") as out:
             self.process = subprocess.Popen(
                 [str(rie), "--runtime-interface-emulator-address", f"127.0.0.1:{self.port}",
                  "--runtime-api-address", f"127.0.0.1:{api_port}",
-                 str(PYTHON), "-m", "awslambdaric", self.function.handler],
+                 str(PYTHON), "-m", "local_runtime.lambda_bootstrap", self.function.handler],
                 cwd=code_dir, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 start_new_session=True,
             )
@@ -142,30 +150,41 @@ class ExecutionEnvironment:
             self.start()
         started = time.perf_counter()
         reused = self._conn is not None
+        # Lambda's limit: the handler's time on a warm environment; a cold one may take its init allowance too
+        limit_s = self.function.timeout_s + (HANDLER_MARGIN_S if self._warm else INIT_LIMIT_S)
         try:
             try:
-                resp = self._post(payload)
+                resp = self._post(payload, limit_s)
             except (http.client.RemoteDisconnected, BrokenPipeError):
                 if not reused:
                     raise
                 # the emulator closed the idle kept-alive connection before reading the request: a fresh one
                 self._close_connection()
-                resp = self._post(payload)
+                resp = self._post(payload, limit_s)
             body = resp.read()
             status = resp.status
             if resp.will_close:
                 self._close_connection()
+        except TimeoutError:
+            self.stop()  # as Lambda resets a timed-out environment: the next call starts a fresh one
+            body = f"Task timed out after {self.function.timeout_s:.2f} seconds".encode()
+            status = 200
         except (OSError, http.client.HTTPException) as exc:
             self.stop()  # a fresh emulator on the next call
             body = json.dumps({"errorType": "Runtime.EmulatorFailure", "errorMessage": str(exc)}).encode()
             status = 502
         self.invocations += 1
-        return InvokeResult(body, classify(status, body), (time.perf_counter() - started) * 1000, self.index)
+        error = classify(status, body)
+        # a handler's own exception keeps the runtime; a crash or a timeout re-initialises it (a cold start)
+        self._warm = self.alive() and not (error or "").startswith(("Runtime.", "Sandbox."))
+        return InvokeResult(body, error, (time.perf_counter() - started) * 1000, self.index)
 
-    def _post(self, payload: bytes) -> http.client.HTTPResponse:
+    def _post(self, payload: bytes, limit_s: float) -> http.client.HTTPResponse:
         if self._conn is None:
-            # the emulator enforces the function's timeout itself; this margin only guards against a hung emulator
-            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=self.function.timeout_s + 30)
+            self._conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=limit_s)
+        self._conn.timeout = limit_s
+        if self._conn.sock is not None:
+            self._conn.sock.settimeout(limit_s)
         self._conn.request("POST", INVOKE_PATH, body=payload, headers={"Content-Type": "application/json"})
         return self._conn.getresponse()
 
