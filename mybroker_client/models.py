@@ -286,3 +286,4 @@ class MarketStatus(Camel):
     next_change_at: datetime
     next_phase: str
     windows: list[SessionWindow]
+    next_trading_days: list[date] = Field(default_factory=list)

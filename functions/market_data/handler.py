@@ -14,6 +14,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.utilities.typing import LambdaContext
+from mybroker.b3.calendar import next_business_day
 from mybroker.b3.session import DaySchedule, Phase, day_schedule, local, next_change, phase_at, variant_for
 from mybroker.clock import SystemClock
 from mybroker.contracts.api import Camel
@@ -30,6 +31,7 @@ from pydantic import Field
 logger = Logger()
 app = resolver("My Broker B3: market data", "/docs/market-data")
 MAX_TICKERS = 50
+NEXT_TRADING_DAYS = 5  # D+1 .. D+5: settlement is D+2, a holiday week pushes it out
 DEFAULT_WINDOW: dict[str, timedelta] = {"1m": timedelta(days=1), "5m": timedelta(days=5),
                                         "1h": timedelta(days=30), "1d": timedelta(days=365)}
 
@@ -134,6 +136,8 @@ class MarketStatus(Camel):
     next_change_at: datetime
     next_phase: Phase
     windows: list[WindowView]
+    # B3's calendar ahead (holidays skipped), for D+n labels: the first is D+1
+    next_trading_days: list[date] = Field(default_factory=list)
 
 
 class PriceLevelView(Camel):
@@ -249,9 +253,12 @@ def market_status(
     now = local(_aware(at) or _now())
     sched = day_schedule(now.date())
     change_at, next_phase = next_change(now)
+    ahead = [next_business_day(now.date())]
+    while len(ahead) < NEXT_TRADING_DAYS:
+        ahead.append(next_business_day(ahead[-1]))
     return MarketStatus(now=now, phase=phase_at(now), trading_day=sched is not None,
                         variant=variant_for(now.date()), next_change_at=change_at, next_phase=next_phase,
-                        windows=_windows(sched))
+                        windows=_windows(sched), next_trading_days=ahead)
 
 
 @app.get("/market/book/<ticker>")

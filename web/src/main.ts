@@ -89,7 +89,7 @@ function route(): void {
   drawMode();
   if (page === "ticker" && arg) cleanup = tickerView(main, arg.toUpperCase());
   else if (page === "orders") cleanup = ordersView(main);
-  else if (page === "wallet") cleanup = walletView(main, today);
+  else if (page === "wallet") cleanup = walletView(main, today, () => status?.nextTradingDays ?? []);
   else if (page === "notes") cleanup = notesView(main, today());
   else cleanup = marketView(main);
 }

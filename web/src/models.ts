@@ -1,6 +1,7 @@
 // The HTTP API's bodies, as its OpenAPI documents name them (GET /docs/<service>?format=json).
 export interface MarketStatus {
   now: string; phase: string; tradingDay: boolean; variant: string; nextChangeAt: string; nextPhase: string;
+  nextTradingDays: string[];
 }
 export interface Quote {
   ticker: string; ts: string; tradingDate: string; lastCents: number; referenceCents: number;

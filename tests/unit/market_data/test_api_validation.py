@@ -41,6 +41,10 @@ def test_market_status() -> None:
     assert [w["phase"] for w in body["windows"]][:3] == ["PRE_OPEN", "OPENING_AUCTION", "CONTINUOUS"]
     status, body = call(handler.handler, "/market/status", {"at": "2025-11-20T12:00:00"})
     assert body["phase"] == "CLOSED" and not body["tradingDay"] and body["windows"] == []
+    # the web app's D+n labels: B3's calendar ahead, Christmas Eve, Christmas and New Year's Eve skipped (the
+    # browser test saw "D+4" for a D+2 settlement when it counted Monday to Friday)
+    status, body = call(handler.handler, "/market/status", {"at": "2026-12-23T15:00:00-03:00"})
+    assert body["nextTradingDays"] == ["2026-12-28", "2026-12-29", "2026-12-30", "2027-01-04", "2027-01-05"]
     status, body = call(handler.handler, "/market/status")
     assert status == 200 and body["phase"] in {"CLOSED", "PRE_OPEN", "OPENING_AUCTION", "CONTINUOUS", "CLOSING_CALL",
                                                "AFTER_MARKET", "POST_CLOSE"}

@@ -6,8 +6,12 @@ import { live } from "../live";
 import type { Positions, Statement, Wallet } from "../models";
 import { card, errorMessage, showMessage, signed, table, td, throttle } from "../ui";
 
-/** Business days (Monday to Friday) from `today` to `day`, both YYYY-MM-DD: the n of D+n. */
-function businessDays(today: string, day: string): number {
+/** B3 business days from `today` to `day` (YYYY-MM-DD): the n of D+n. `ahead` is B3's calendar from the
+ *  market status (holidays skipped); past it, Monday to Friday are counted. */
+function businessDays(today: string, day: string, ahead: string[]): number {
+  if (day <= today) return 0;
+  const i = ahead.indexOf(day);
+  if (i >= 0) return i + 1;
   let n = 0;
   const d = new Date(`${today}T12:00:00Z`);
   const end = new Date(`${day}T12:00:00Z`);
@@ -18,7 +22,7 @@ function businessDays(today: string, day: string): number {
   return n;
 }
 
-export function walletView(root: HTMLElement, today: () => string): () => void {
+export function walletView(root: HTMLElement, today: () => string, tradingDays: () => string[]): () => void {
   const cards = h("div", { class: "cards", "data-testid": "wallet-cards" });
   const projBox = h("div");
   const posBox = h("div");
@@ -37,7 +41,7 @@ export function walletView(root: HTMLElement, today: () => string): () => void {
       card("buyingPower", money(w.buyingPowerCents), "wallet-buying-power"));
     replace(projBox, w.projected.length
       ? table(["settleDate", "credits", "debits", "balance"], w.projected.map((p) => [
-        td(`D+${businessDays(today(), p.settleDate)} · ${p.settleDate.split("-").reverse().join("/")}`), td(money(p.creditsCents), "num up"),
+        td(`D+${businessDays(today(), p.settleDate, tradingDays())} · ${p.settleDate.split("-").reverse().join("/")}`), td(money(p.creditsCents), "num up"),
         td(money(p.debitsCents), "num down"), td(money(p.balanceCents), "num")]), { "data-testid": "projected" })
       : h("p", { class: "muted" }, t("none")));
   };
