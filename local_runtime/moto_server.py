@@ -20,7 +20,7 @@ import re
 import sys
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from local_runtime import credentials
@@ -30,10 +30,12 @@ log = logging.getLogger("local_runtime.moto_gate")
 
 REGION = "us-east-1"
 GATE_HEADER = "x-mybroker-moto-gate"
-# Cognito user pool actions AWS serves without IAM credentials (authorized by the user's tokens or public)
+# Cognito user pool actions AWS serves without IAM credentials (authorized by the user's tokens or public).
+# Not ForgotPassword / ConfirmForgotPassword: locally no e-mail carries the code, and moto's
+# ConfirmForgotPassword takes any code, so anyone could set any user's password.
 PUBLIC_COGNITO_ACTIONS = frozenset({
-    "AssociateSoftwareToken", "ChangePassword", "ConfirmDevice", "ConfirmForgotPassword", "ConfirmSignUp",
-    "DeleteUser", "DeleteUserAttributes", "ForgetDevice", "ForgotPassword", "GetDevice", "GetTokensFromRefreshToken",
+    "AssociateSoftwareToken", "ChangePassword", "ConfirmDevice", "ConfirmSignUp",
+    "DeleteUser", "DeleteUserAttributes", "ForgetDevice", "GetDevice", "GetTokensFromRefreshToken",
     "GetUser", "GetUserAttributeVerificationCode", "GetUserAuthFactors", "GlobalSignOut", "InitiateAuth",
     "ListDevices", "ResendConfirmationCode", "RespondToAuthChallenge", "RevokeToken", "SetUserMFAPreference",
     "SetUserSettings", "SignUp", "UpdateDeviceStatus", "UpdateUserAttributes", "VerifySoftwareToken",
@@ -46,11 +48,25 @@ StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def is_public(method: str, path: str, target: str) -> bool:
-    """What AWS itself answers without a signature."""
+LOCAL_HOST = re.compile(r"^(127\.0\.0\.1|localhost|\[::1\])(:\d+)?$")
+
+
+def is_public(environ: Mapping[str, Any]) -> bool:
+    """What AWS itself answers without a signature. moto takes the action from the query string before the
+    X-Amz-Target header (and from a form body), and picks the service from the Host header or from an
+    Authorization header's credential scope: a public request has none of those, so the Cognito target is what
+    moto serves."""
+    method = str(environ.get("REQUEST_METHOD", "GET")).upper()
+    path = str(environ.get("PATH_INFO", "/"))
+    if (environ.get("QUERY_STRING") or environ.get("HTTP_AUTHORIZATION")
+            or not LOCAL_HOST.match(str(environ.get("HTTP_HOST", "")))):
+        return False
     if method in ("GET", "HEAD") and WELL_KNOWN.match(path):
         return True
-    return (method == "POST" and path == "/" and target.startswith(COGNITO_TARGET_PREFIX)
+    target = str(environ.get("HTTP_X_AMZ_TARGET", ""))
+    content_type = str(environ.get("CONTENT_TYPE", "")).split(";")[0].strip().lower()
+    return (method == "POST" and path == "/" and content_type == "application/x-amz-json-1.1"
+            and target.startswith(COGNITO_TARGET_PREFIX)
             and target[len(COGNITO_TARGET_PREFIX):] in PUBLIC_COGNITO_ACTIONS)
 
 
@@ -86,7 +102,7 @@ class SignatureGate:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET")).upper()
         path = str(environ.get("PATH_INFO", "/"))
-        if is_public(method, path, str(environ.get("HTTP_X_AMZ_TARGET", ""))):
+        if is_public(environ):
             return self.app(environ, start_response)
         body = _read_body(environ)
         headers = _headers(environ)

@@ -236,6 +236,47 @@ def test_moto_refuses_admin_calls_unless_signed_with_an_install_key(moto: tuple[
     assert _groups(server) == ["admin"]
 
 
+def test_a_public_cognito_target_cannot_carry_an_admin_action_or_another_service(
+        moto: tuple[PrivateMoto, dict[str, str]]) -> None:
+    """Found in review: moto takes the action from ``?Action=`` before X-Amz-Target, and the service from an
+    Authorization header's credential scope; the gate looked only at the target."""
+    server, _ = moto
+    server.client("cognito-idp").create_group(UserPoolId=server.pool_id, GroupName="smuggled")
+    json_type = {"Content-Type": "application/x-amz-json-1.1",
+                 "X-Amz-Target": "AWSCognitoIdentityProviderService.SignUp"}
+    body = json.dumps({"UserPoolId": server.pool_id, "Username": server.user, "GroupName": "smuggled"}).encode()
+    status, _ = request(f"{server.endpoint}/?Action=AdminAddUserToGroup", "POST", body, json_type)
+    assert status == 403
+    scope = ("AWS4-HMAC-SHA256 Credential=AKIAFAKE/20250101/us-east-1/ssm/aws4_request, SignedHeaders=host, "
+             "Signature=00")
+    status, _ = request(f"{server.endpoint}/?Action=GetParameter", "POST",
+                        json.dumps({"Name": "/mybroker/mongodb-uri", "WithDecryption": True}).encode(),
+                        {**json_type, "Authorization": scope})
+    assert status == 403
+    assert "smuggled" not in _groups(server)
+
+
+def test_a_password_cannot_be_reset_without_the_users_mail(moto: tuple[PrivateMoto, dict[str, str]]) -> None:
+    """moto's ConfirmForgotPassword sets the password on any code: locally, where no e-mail carries one, it
+    would let anyone take any account."""
+    server, _ = moto
+    for action in ("ForgotPassword", "ConfirmForgotPassword"):
+        status, _ = request(f"{server.endpoint}/", "POST", json.dumps({
+            "ClientId": server.client_id, "Username": server.user, "ConfirmationCode": "000000",
+            "Password": "Owned-pass-123"}).encode(),
+            {"Content-Type": "application/x-amz-json-1.1",
+             "X-Amz-Target": f"AWSCognitoIdentityProviderService.{action}"})
+        assert status == 403, action
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    unsigned = boto3.client("cognito-idp", endpoint_url=server.endpoint, region_name="us-east-1",
+                            config=Config(signature_version=UNSIGNED))
+    assert unsigned.initiate_auth(ClientId=server.client_id, AuthFlow="USER_PASSWORD_AUTH",
+                                  AuthParameters={"USERNAME": server.user, "PASSWORD": server.password})
+
+
 def test_motos_own_api_is_refused_unsigned(moto: tuple[PrivateMoto, dict[str, str]]) -> None:
     server, _ = moto
     status, _ = request(f"{server.endpoint}/moto-api/reset", "POST", b"")

@@ -154,13 +154,34 @@ def test_every_alteration_is_refused(alteration: str) -> None:
         _verify(headers, body, url, method, now)
 
 
+def environ(method: str, path: str, target: str = "", **extra: str) -> dict[str, str]:
+    return {"REQUEST_METHOD": method, "PATH_INFO": path, "HTTP_HOST": "127.0.0.1:4566",
+            "CONTENT_TYPE": "application/x-amz-json-1.1", **({"HTTP_X_AMZ_TARGET": target} if target else {}),
+            **extra}
+
+
 def test_what_moto_serves_unsigned() -> None:
     target = "AWSCognitoIdentityProviderService."
-    assert is_public("POST", "/", target + "InitiateAuth")
-    assert is_public("POST", "/", target + "RespondToAuthChallenge")
-    assert is_public("GET", "/us-east-1_abc/.well-known/jwks.json", "")
+    assert is_public(environ("POST", "/", target + "InitiateAuth"))
+    assert is_public(environ("POST", "/", target + "RespondToAuthChallenge"))
+    assert is_public(environ("GET", "/us-east-1_abc/.well-known/jwks.json"))
     for method, path, action in [("POST", "/", target + "AdminAddUserToGroup"), ("POST", "/", target + "CreateGroup"),
                                  ("POST", "/", "AmazonSSM.GetParameter"), ("POST", "/moto-api/reset", ""),
                                  ("GET", "/moto-api/", ""), ("POST", "/x/.well-known/jwks.json", ""),
-                                 ("POST", "/other", target + "InitiateAuth")]:
-        assert not is_public(method, path, action), (method, path, action)
+                                 ("POST", "/other", target + "InitiateAuth"),
+                                 # moto sets any password on any code: no password reset without e-mail
+                                 ("POST", "/", target + "ConfirmForgotPassword"),
+                                 ("POST", "/", target + "ForgotPassword")]:
+        assert not is_public(environ(method, path, action)), (method, path, action)
+
+
+def test_a_public_target_cannot_smuggle_another_action_or_service() -> None:
+    # found in review: moto reads ?Action= before X-Amz-Target and takes the service from an Authorization
+    # header's credential scope, so an unsigned "SignUp" could be AdminAddUserToGroup, or SSM's GetParameter
+    sign_up = "AWSCognitoIdentityProviderService.SignUp"
+    scope = "AWS4-HMAC-SHA256 Credential=AKIAFAKE/20250101/us-east-1/ssm/aws4_request, SignedHeaders=host, Signature=0"
+    for extra in ({"QUERY_STRING": "Action=AdminAddUserToGroup"}, {"HTTP_AUTHORIZATION": scope},
+                  {"CONTENT_TYPE": "application/x-www-form-urlencoded"}, {"HTTP_HOST": "ssm.us-east-1.amazonaws.com"},
+                  {"HTTP_HOST": ""}):
+        assert not is_public(environ("POST", "/", sign_up, **extra)), extra
+    assert is_public(environ("POST", "/", sign_up, CONTENT_TYPE="application/x-amz-json-1.1; charset=utf-8"))
