@@ -32,6 +32,7 @@ from engine_service.core.records import (
 from engine_service.core.schedule import SessionCalendar, date_int, local_date
 
 SNAPSHOT_VERSION = 1
+MAX_SYMBOL_LENGTH = 12  # what a listing may be called (B3 tickers are 5-7 characters): longer names never get a book
 _tnew: Final = tuple.__new__
 # Final aliases: mypyc reads them from C statics instead of the module dict.
 _NEW_ORDER: Final = NewOrder
@@ -63,10 +64,13 @@ class Engine:
         self.ids = IdSource()
         self.books: dict[str, OrderBook] = {}
         self.fractional_of: dict[str, str] = {}
+        # rejects of a symbol that has no book: a book opened for it later (a listing) goes on from there, so
+        # its reports never reuse a reject's exec id (the broker dedupes on instrument and exec id)
+        self.unlisted_seq: dict[str, int] = {}
         for cfg in self.instruments:
             self._open_books(cfg)
         self.now = 0
-        self.seq = 0  # sequence of rejects for unknown instruments
+        self.seq = 0  # sequence of rejects for inputs without a readable symbol
         self.next_boundary_ns = 0  # 0 = no clock tick yet
         self.next_boundary_phase = Phase.CLOSED
         self.catalog_versions: dict[str, int] = {}  # symbol -> version of the last CatalogUpdate applied
@@ -79,6 +83,7 @@ class Engine:
                 cfg.symbol, self.ids, cfg.lot, 0, cfg.tick, cfg.reference_price,
                 cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
             )
+            book.seq = self.unlisted_seq.pop(cfg.symbol, 0)
             opened.append(book)
         fsym = cfg.symbol + "F"
         if cfg.fractional and cfg.lot > 1 and fsym not in self.books:
@@ -86,6 +91,7 @@ class Engine:
                 fsym, self.ids, 1, cfg.lot - 1, cfg.tick, self.books[cfg.symbol].reference_price,
                 cfg.rejection_tunnel_bps, cfg.auction_tunnel_bps, cfg.volatility_auction_ns,
             )
+            book.seq = self.unlisted_seq.pop(fsym, 0)
             self.fractional_of[cfg.symbol] = fsym
             opened.append(book)
         return opened
@@ -181,10 +187,13 @@ class Engine:
     def _reject_unknown(self, instrument: Any, order_id: Any, client_order_id: Any, reason: str) -> Output:
         """A REJECTED report outside any book's own flow. Its sequence and exec id come from the instrument's
         book when there is one (so they never collide with that book's reports, whose exec id is
-        ``instrument:seq`` downstream), from the engine's own counter otherwise."""
+        ``instrument:seq`` downstream), from the symbol's own count of rejects when it has none (a book opened
+        for it later goes on from there), from the engine's counter for an input without a symbol."""
         book = self.books.get(instrument) if type(instrument) is str else None
         if book is not None:
             book.seq = seq = book.seq + 1
+        elif type(instrument) is str and instrument and len(instrument) <= MAX_SYMBOL_LENGTH:
+            self.unlisted_seq[instrument] = seq = self.unlisted_seq.get(instrument, 0) + 1
         else:
             self.seq = seq = self.seq + 1
         return _tnew(
@@ -374,6 +383,7 @@ class Engine:
             "next_boundary": (self.next_boundary_ns, self.next_boundary_phase),
             "books": [_book_state(book) for book in self.books.values()],
             "catalog_versions": dict(self.catalog_versions),
+            "unlisted_seq": dict(self.unlisted_seq),
         }
         return pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -391,6 +401,7 @@ class Engine:
         engine.ids.last = state["ids"]
         engine.next_boundary_ns, engine.next_boundary_phase = state["next_boundary"]
         engine.catalog_versions = dict(state.get("catalog_versions", {}))
+        engine.unlisted_seq = dict(state.get("unlisted_seq", {}))
         for book_state in state["books"]:
             symbol = book_state["symbol"]
             if symbol not in engine.books:  # a fractional book kept after its round lot became 1

@@ -47,6 +47,24 @@ def test_a_new_listing_gets_its_books_at_once_and_trades() -> None:
     assert status(e, order("BUY", 7, 500, "f", symbol="ZNEW3F")) == ("NEW", "")
 
 
+def test_a_listing_never_reuses_the_exec_ids_of_its_symbols_earlier_rejects() -> None:
+    # found in review: rejects of an unknown symbol took the engine-wide counter, the new book counted from 0,
+    # and its first reports (fills among them) repeated the rejects' (instrument, exec id): the broker, which
+    # dedupes on that pair, dropped real fills
+    e = make_engine()
+    rejects = [r for i in range(8) for r in reports(e.process(order("BUY", 100, 500, f"u{i}", symbol="ZNEW3")))]
+    assert [(r.instrument, r.exec_id, r.reason) for r in rejects] == [
+        ("ZNEW3", n, "UNKNOWN_INSTRUMENT") for n in range(1, 9)]
+    reports(e.process(order("BUY", 100, 500, "o", symbol="OTHR3")))  # another symbol counts on its own
+    e.process(listing())
+    after = reports(e.process(order("SELL", 100, 500, "s", "A", symbol="ZNEW3")))
+    after += reports(e.process(order("BUY", 100, 500, "b", "B", symbol="ZNEW3")))
+    assert [r.exec_type for r in after] == ["NEW", "NEW", "FILLED", "FILLED"]
+    ids = [r.exec_id for r in after]
+    assert min(ids) > 8 and len(set(ids)) == len(ids), ids  # the book's sequence goes on after the rejects
+    assert Engine.restore(e.snapshot()).unlisted_seq == {"OTHR3": 1}  # the count survives a restart
+
+
 def test_a_listing_made_while_closed_announces_its_book_and_opens_with_the_session() -> None:
     e = make_engine(at=ns(8, 0))
     out = e.process(listing())
