@@ -256,12 +256,13 @@ def report_json(r: ExecutionReport) -> bytes:
 
 
 def book_snapshot(engine: Engine, instrument: str, levels: int = 10) -> str:
+    """The book as the market-data API serves it: displayed quantities only (an iceberg's hidden part is not
+    published, as on B3)."""
     book = engine.book(instrument)
-    bids, asks = book.depth()
+    bids, asks = book.displayed_levels(levels)
 
-    def agg(side: list[tuple[int, list[tuple[int, int]]]]) -> list[PriceLevel]:
-        return [PriceLevel(price_cents=p, quantity=sum(q for _, q in orders), orders=len(orders))
-                for p, orders in side[:levels]]
+    def agg(side: list[tuple[int, int, int]]) -> list[PriceLevel]:
+        return [PriceLevel(price_cents=p, quantity=q, orders=n) for p, q, n in side]
 
     return BookSnapshot(instrument=instrument, seq=book.seq, phase=book.phase,
                         reference_price_cents=book.reference_price, last_price_cents=book.last_price,

@@ -1227,6 +1227,13 @@ class OrderBook:
         asks = [(-k, [(o.order_id, o.leaves) for o in self.asks[-k].orders()]) for k in self.ask_keys[::-1]]
         return bids, asks
 
+    def displayed_levels(self, n: int) -> tuple[list[tuple[int, int, int]], list[tuple[int, int, int]]]:
+        """The ``n`` best (price, displayed quantity, orders) a side, as the L2 feed shows them: an iceberg
+        counts its visible slice only."""
+        bids = [(p, self.bids[p].qty, self.bids[p].count) for p in reversed(self.bid_keys[-n:])]
+        asks = [(-k, self.asks[-k].qty, self.asks[-k].count) for k in reversed(self.ask_keys[-n:])]
+        return bids, asks
+
     def best_bid(self) -> int:
         return self.bid_keys[-1] if self.bid_keys else 0
 

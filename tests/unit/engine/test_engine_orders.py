@@ -265,3 +265,19 @@ def test_partially_filled_aggressor_rests_with_its_remaining_quantity() -> None:
     out = e.process(order("SELL", 500, 1000, "c", "C"))
     assert [(t.buy_order_id, t.qty) for t in trades(out)] == [(b, 400)]
     assert e.book("PETR4").depth() == ([], [(1000, [(new_id(out), 100)])])
+
+
+def test_the_published_book_shows_an_icebergs_visible_slice_only() -> None:
+    # found in review: the Redis book the market-data API serves summed leaves, so a 1,000-share iceberg
+    # showing 100 was published as 1,000 while the L2 feed said 100
+    import json
+
+    from engine_service.service import book_snapshot
+
+    e = make_engine()
+    e.process(order("SELL", 1000, 1010, "i", "A", display_qty=100))
+    e.process(order("SELL", 200, 1010, "p", "B"))
+    e.process(order("BUY", 300, 1000, "b", "C"))
+    book = json.loads(book_snapshot(e, "PETR4"))
+    assert [(a["price_cents"], a["quantity"], a["orders"]) for a in book["asks"]] == [(1010, 300, 2)]
+    assert [(b["price_cents"], b["quantity"], b["orders"]) for b in book["bids"]] == [(1000, 300, 1)]
