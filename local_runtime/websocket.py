@@ -283,7 +283,7 @@ class LocalWebSocketApi:
         try:
             body = json.loads(text)
             action = body.get("action") if isinstance(body, dict) else None
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the parser: API Gateway's $default
             action = None
         key = action if isinstance(action, str) and action in self.routes and not action.startswith("$") \
             else "$default"

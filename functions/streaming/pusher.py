@@ -76,23 +76,37 @@ def wallet_store() -> Any:
     return MySqlStore(engine())
 
 
-def wallet_change(account_id: str, cause: OrderEvent) -> WalletChange:
+def wallet_changes(causes: dict[str, OrderEvent]) -> dict[str, WalletChange]:
+    """Each account's wallet once the wallet has applied its newest order event, or as it is when the batch's
+    one wait (``WALLET_WAIT_S`` for all the accounts together, never per account) ran out. An account whose view
+    cannot be read is left out."""
     from mybroker.wallet.service import BuyingPower
     from mybroker.wallet.views import WalletView
 
     store_ = wallet_store()
     deadline = time.monotonic() + WALLET_WAIT_S
-    applied = False
-    while True:
+    waiting, applied = dict(causes), set()
+    while waiting:
         with store_.transaction() as tx:
-            applied = bool(tx.event_seen(cause.event_id))
-        if applied or time.monotonic() >= deadline:
+            for account_id, cause in list(waiting.items()):
+                if tx.event_seen(cause.event_id):
+                    applied.add(account_id)
+                    del waiting[account_id]
+        if not waiting or time.monotonic() >= deadline:
             break
         time.sleep(0.02)
-    view = WalletView.read(store_, account_id, BuyingPower.from_env(os.environ).projected_cash)
-    return WalletChange(account_id=account_id, applied=applied, wallet=view.model_dump(mode="json", by_alias=True),
-                        cause=WalletCause(event_id=cause.event_id, event_type=cause.event_type.value,
-                                          order_id=cause.order_id))
+    projected_cash = BuyingPower.from_env(os.environ).projected_cash
+    out: dict[str, WalletChange] = {}
+    for account_id, cause in causes.items():
+        try:
+            view = WalletView.read(store_, account_id, projected_cash)
+        except Exception:  # the wallet's store unreachable: the order events already went out
+            logger.exception("wallet view failed", extra={"account_id": account_id})
+            continue
+        out[account_id] = WalletChange(
+            account_id=account_id, applied=account_id in applied, wallet=view.model_dump(mode="json", by_alias=True),
+            cause=WalletCause(event_id=cause.event_id, event_type=cause.event_type.value, order_id=cause.order_id))
+    return out
 
 
 def records_of(event: dict[str, Any]) -> list[tuple[str, bytes | None]]:
@@ -132,13 +146,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     outcome = fanout().send(plan(routed, subscribers))
     posted, gone = outcome.posted, set(outcome.gone)
     wallet_pushes: dict[str, list[PushedEvent]] = {}
+    watched = {account: newest_order[account] for key, account in wallet_keys.items() if key in subscribers}
+    try:
+        changes = wallet_changes(watched) if watched else {}
+    except Exception:  # the wallet's store unreachable: the order events already went out
+        logger.exception("wallet views failed", extra={"accounts": sorted(watched)})
+        changes = {}
     for key, account in wallet_keys.items():
-        if key not in subscribers:
-            continue
-        try:
-            change = wallet_change(account, newest_order[account])
-        except Exception:  # the wallet's store unreachable: the order events already went out
-            logger.exception("wallet view failed", extra={"account_id": account})
+        change = changes.get(account)
+        if change is None:
             continue
         for connection_id in subscribers[key] - gone:
             wallet_pushes.setdefault(connection_id, []).append(

@@ -81,6 +81,7 @@ def test_a_request_naming_another_users_channel_changes_nothing() -> None:
 
 @pytest.mark.parametrize(("body", "code"), [
     ("not json", "INVALID_JSON"),
+    ("[" * 20_000, "INVALID_JSON"),  # nested past the parser (RecursionError, not ValueError)
     ("[1]", "UNKNOWN_ACTION"),
     ('{"action": "dance"}', "UNKNOWN_ACTION"),
     ('{"action": "subscribe"}', "INVALID_CHANNEL"),

@@ -40,7 +40,7 @@ def handle(body: str | None, connection: Connection, store: SubscriptionStore, b
                           ).to_json()
     try:
         raw = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested past the parser
         return ErrorFrame(code="INVALID_JSON", message="the frame is not JSON").to_json()
     rid = _request_id(raw)
     action = raw.get("action") if isinstance(raw, dict) else None
