@@ -290,6 +290,9 @@ class OrderBook:
         self.rej_lo, self.rej_hi, self.auc_lo, self.auc_hi = 0, MAX_PRICE, 0, MAX_PRICE
         self.set_reference(reference_price)
         self.last_price = 0
+        # the lowest and highest prices traded since the stops were last checked (0: none), for this input only
+        self.traded_lo = 0
+        self.traded_hi = 0
         self.bids: dict[int, PriceLevel] = {}
         self.bid_keys: list[int] = []  # ascending prices: best bid last
         self.asks: dict[int, PriceLevel] = {}
@@ -516,6 +519,7 @@ class OrderBook:
         # ---- validation (nothing is mutated before an order is accepted). The field types are
         # checked on an untyped view before the typed unpacking: compiled with mypyc, unpacking a
         # mistyped field would raise instead of giving the same INVALID_ORDER as pure Python.
+        self.traded_lo = self.traded_hi = 0  # the stops see this input's trades, never an earlier one's
         m: tuple[Any, ...] = msg
         if (
             (m[3] != BUY and m[3] != SELL)
@@ -674,10 +678,8 @@ class OrderBook:
                 self.seq = self._publish_l1(seq)
             return None
         if order_type in (STOP, STOP_LIMIT):
-            o.where = IN_STOPS
+            o.where = IN_STOPS  # armed by the trades that follow (check_stops)
             self.stops.append(o)
-            if self.last_price:
-                self.check_stops()
         elif (tif == MOC and phase != CLOSING_CALL) or (tif == MOA and phase not in IN_AUCTION):
             o.where = IN_PENDING
             self.pending.append(o)
@@ -770,6 +772,7 @@ class OrderBook:
         self._report(o, EX_CANCELED, 0, 0, 0, Reason.CANCELED_BY_CLIENT, orig)
 
     def replace(self, msg: ReplaceOrder) -> None:
+        self.traded_lo = self.traded_hi = 0
         m: tuple[Any, ...] = msg  # untyped view, see new_order()
         o = self.orders.get(m[1]) if type(m[1]) is int else None
         if o is None:
@@ -891,6 +894,7 @@ class OrderBook:
         agg_id = o.order_id
         result = MATCH_DONE
         traded_price = 0
+        first_price = 0
         price = 0
         while keys:
             price = keys[-1] * sign
@@ -948,6 +952,8 @@ class OrderBook:
                         if nxt is None:
                             nxt = r
                     self._report(r, EX_PARTIAL, price, fill, trade_id)
+                if not first_price:
+                    first_price = price
                 traded_price = price
                 if not leaves:
                     break
@@ -959,7 +965,15 @@ class OrderBook:
                 break
         if traded_price:
             self.last_price = traded_price
+            self._traded(first_price, traded_price)  # a sweep moves one way: its first and last prints
         return result
+
+    def _traded(self, a: int, b: int) -> None:
+        lo, hi = (a, b) if a <= b else (b, a)
+        if not self.traded_hi or hi > self.traded_hi:
+            self.traded_hi = hi
+        if not self.traded_lo or lo < self.traded_lo:
+            self.traded_lo = lo
 
     def _execute(self, o: Order) -> None:
         """Run an accepted order against the book in the current phase, then rest/cancel the rest."""
@@ -1016,12 +1030,17 @@ class OrderBook:
     # ------------------------------------------------------------ stops
 
     def check_stops(self) -> None:
-        """Trigger stop orders whose stop price the last trade reached (cascades included)."""
-        while self.stops and self.last_price:
-            last = self.last_price
+        """Trigger the stop orders that the trades since the last check reached: a buy stop at or below the
+        highest price traded, a sell stop at or above the lowest, so a sweep through several levels triggers on
+        any of them; cascades included. Only trades after a stop was accepted arm it: a stop whose price the
+        market had already passed waits for the next trade at or through it. A triggered FOK or minimum-quantity
+        stop is checked then, as it would have been on entry."""
+        while self.stops and self.traded_hi:
+            lo, hi = self.traded_lo, self.traded_hi
+            self.traded_lo = self.traded_hi = 0
             triggered = [
                 s for s in self.stops
-                if (last >= s.stop_price if s.side == BUY else last <= s.stop_price)
+                if (hi >= s.stop_price if s.side == BUY else lo <= s.stop_price)
             ]
             if not triggered:
                 return
@@ -1032,6 +1051,14 @@ class OrderBook:
                     continue
                 s.where = IN_BOOK
                 self._report(s, EX_TRIGGERED)
+                if self.phase == CONTINUOUS and (s.tif == FOK or s.min_qty):
+                    need = s.leaves if s.tif == FOK else s.min_qty
+                    if self._available(s.side == BUY, s.price, s.investor_id, s.stp, need) < need:
+                        del self.orders[s.order_id]
+                        s.leaves = 0
+                        self._report(s, EX_CANCELED, reason=Reason.FOK_NOT_FILLABLE if s.tif == FOK
+                                     else Reason.MIN_QTY_NOT_MET)
+                        continue
                 if self.phase == CONTINUOUS or self.phase in IN_AUCTION:
                     self._execute(s)
                 else:
@@ -1068,6 +1095,7 @@ class OrderBook:
         """Called by the engine when ``now`` reaches ``auction_end_ns``."""
         if self.phase != VOLATILITY_AUCTION:
             return
+        self.traded_lo = self.traded_hi = 0
         self.uncross()
         self.phase = self.scheduled_phase
         self.auction_end_ns = 0
@@ -1076,6 +1104,7 @@ class OrderBook:
 
     def set_scheduled_phase(self, new: str) -> None:
         """Apply a schedule boundary (the engine has set ``now`` to the boundary time)."""
+        self.traded_lo = self.traded_hi = 0
         self.scheduled_phase = new
         old = self.phase
         if self.suspended and new != CLOSED:
@@ -1199,6 +1228,7 @@ class OrderBook:
                     self._report(o, EX_FILLED, price, fill, trade_id)
         if volume:
             self.last_price = price
+            self._traded(price, price)
             self.set_reference(price)
         for o in [o for o in self.orders.values() if o.tif == MOA and o.where == IN_BOOK]:
             self._remove_live(o)

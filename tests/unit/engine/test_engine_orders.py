@@ -104,6 +104,48 @@ def test_sell_stop_becomes_market_with_protection() -> None:
     assert e.book("PETR4").depth()[1] == [(900, [(stop, 100)])]
 
 
+def test_a_stop_is_armed_by_later_trades_not_by_an_earlier_last_price() -> None:
+    # found in review: a sell stop at 10.50 entered after the last trade at 10.00 (a stale print, a day old
+    # after a new reference) triggered at once and sold into the bid
+    e = make_engine()
+    e.process(order("SELL", 100, 1000, "a", "A"))
+    e.process(order("BUY", 100, 1000, "b", "B"))  # last trade 10.00
+    e.process(order("BUY", 100, 990, "bid", "C"))
+    out = e.process(order("SELL", 100, 0, "stop", "S", order_type="STOP", stop_price=1050))
+    stop = new_id(out)
+    assert [r.exec_type for r in reports(out)] == ["NEW"] and not trades(out)
+    e.process(order("SELL", 100, 1000, "c", "A"))
+    out = e.process(order("BUY", 100, 1000, "d", "B"))  # the next trade at or below 10.50 arms it
+    assert (stop, "TRIGGERED") in [(r.order_id, r.exec_type) for r in reports(out)]
+    assert [(t.price, t.qty) for t in trades(out) if t.sell_order_id == stop] == [(990, 100)]
+
+
+def test_a_sweep_through_a_buy_stops_price_triggers_it() -> None:
+    # a sell of 200 prints at 10.00 and then 9.90: the buy stop at 10.00 was reached by the first print
+    e = make_engine()
+    e.process(order("BUY", 100, 1000, "b1", "A"))
+    e.process(order("BUY", 100, 990, "b2", "A"))
+    stop = new_id(e.process(order("BUY", 100, 1010, "stop", "S", order_type="STOP_LIMIT", stop_price=1000)))
+    out = e.process(order("SELL", 200, 990, "s", "B"))
+    assert [t.price for t in trades(out)] == [1000, 990]
+    assert (stop, "TRIGGERED") in [(r.order_id, r.exec_type) for r in reports(out)]
+
+
+def test_a_triggered_fok_stop_fills_in_full_or_not_at_all() -> None:
+    # asks 100 @ 10.00 and 100 @ 10.05; a FOK buy stop-limit of 300 up to 10.10 is triggered by a print at
+    # 10.00: only 100 are left within its limit, so it is canceled whole instead of filling 100
+    e = make_engine()
+    e.process(order("SELL", 100, 1000, "a1", "A"))
+    e.process(order("SELL", 100, 1005, "a2", "A"))
+    stop = new_id(e.process(order("BUY", 300, 1010, "stop", "S", order_type="STOP_LIMIT", stop_price=1000,
+                                  tif="FOK")))
+    out = e.process(order("BUY", 100, 1000, "b", "B"))
+    mine = [(r.exec_type, r.reason) for r in reports(out) if r.order_id == stop]
+    assert mine == [("TRIGGERED", ""), ("CANCELED", "FOK_NOT_FILLABLE")]
+    assert not [t for t in trades(out) if t.buy_order_id == stop]
+    assert e.book("PETR4").best_ask() == 1005
+
+
 def test_iceberg_shows_display_quantity_and_replenishes_at_back() -> None:
     e = make_engine()
     ice = new_id(e.process(order("SELL", 500, 1000, "ice", "A", display_qty=100)))
