@@ -838,7 +838,7 @@ class OrderBook:
         o.price = price
         o.visible = min(o.display, leaves) if o.display else leaves
         self._report(o, EX_REPLACED, 0, 0, 0, "", orig)
-        self._execute(o)
+        self._execute(o, entry=False)  # a MARKET_WITH_LEFTOVER_AS_LIMIT that rested is a limit at its price now
 
     # ------------------------------------------------------------ continuous matching
 
@@ -975,11 +975,13 @@ class OrderBook:
         if not self.traded_lo or lo < self.traded_lo:
             self.traded_lo = lo
 
-    def _execute(self, o: Order) -> None:
-        """Run an accepted order against the book in the current phase, then rest/cancel the rest."""
+    def _execute(self, o: Order, entry: bool = True) -> None:
+        """Run an accepted order against the book in the current phase, then rest/cancel the rest. On ``entry``
+        a MARKET_WITH_LEFTOVER_AS_LIMIT takes the best opposite price as its limit (or is canceled without
+        one); a replaced one keeps the price it rested at."""
         phase = self.phase
         if phase == CONTINUOUS:
-            if o.order_type == MWLAL:
+            if o.order_type == MWLAL and entry:
                 if o.side == BUY:
                     if not self.ask_keys:
                         del self.orders[o.order_id]

@@ -104,6 +104,22 @@ def test_sell_stop_becomes_market_with_protection() -> None:
     assert e.book("PETR4").depth()[1] == [(900, [(stop, 100)])]
 
 
+def test_a_rested_market_with_leftover_keeps_its_price_when_replaced() -> None:
+    # found in review: raising the quantity of the rested remainder re-ran the order type: with no ask it was
+    # canceled NO_LIQUIDITY, with an ask at 10.40 it bought there, above its standing 10.00
+    for asks, expected in (((), []), ((("SELL", 100, 1040, "far", "C"),), [])):
+        e = make_engine()
+        e.process(order("SELL", 100, 1000, "a", "A"))
+        out = e.process(order("BUY", 200, 0, "m", "B", order_type="MARKET_WITH_LEFTOVER_AS_LIMIT"))
+        m = new_id(out)
+        for a in asks:
+            e.process(order(*a))
+        out = e.process(ReplaceOrder("PETR4", m, "m2", 300, 0))
+        assert [(r.exec_type, r.price) for r in reports(out) if r.order_id == m] == [("REPLACED", 1000)]
+        assert [t.price for t in trades(out)] == expected
+        assert e.book("PETR4").depth()[0] == [(1000, [(m, 200)])]
+
+
 def test_a_stop_is_armed_by_later_trades_not_by_an_earlier_last_price() -> None:
     # found in review: a sell stop at 10.50 entered after the last trade at 10.00 (a stale print, a day old
     # after a new reference) triggered at once and sold into the bid
