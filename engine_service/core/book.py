@@ -1022,7 +1022,9 @@ class OrderBook:
                     self._rest(o)
             else:
                 del self.orders[o.order_id]
-            if result == MATCH_AUCTION:
+            if result == MATCH_AUCTION and o.order_id in self.orders:
+                # the book goes to auction for an order that would trade past the auction tunnel and waits
+                # there; an IOC's remainder was canceled, so nothing is left to uncross against
                 self.start_volatility_auction()
             if self.trade_seq != last_before and self.stops:
                 self.check_stops()

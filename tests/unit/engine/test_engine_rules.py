@@ -87,6 +87,15 @@ def test_fok_outside_auction_tunnel_is_not_fillable() -> None:
     assert e.phase("PETR4") == "CONTINUOUS"
 
 
+def test_an_ioc_outside_the_auction_tunnel_does_not_start_an_auction_it_cannot_take_part_in() -> None:
+    # found in review: the IOC was canceled and the book went to a 5-minute auction with nothing to uncross
+    e = make_engine(reference_price=1000)
+    e.process(order("SELL", 100, 1060, "s", "A"))
+    out = e.process(order("BUY", 100, 1060, "b", "B", tif="IOC"))
+    assert [(r.exec_type, r.reason) for r in reports(out)] == [("NEW", ""), ("CANCELED", "IOC_REMAINDER")]
+    assert e.phase("PETR4") == "CONTINUOUS" and of_kind(out, "PHASE") == []
+
+
 def test_schedule_standard_and_daylight_variants() -> None:
     assert variant_for(SUMMER_MONDAY) == "us-daylight"
     assert variant_for(MONDAY) == "us-standard"
