@@ -1154,7 +1154,12 @@ class OrderBook:
             return (0, 0, "", 0)
         bid_total = {p: sum(o.leaves for o in lvl.orders()) for p, lvl in self.bids.items()}
         ask_total = {p: sum(o.leaves for o in lvl.orders()) for p, lvl in self.asks.items()}
-        candidates = sorted(set(bid_total) | set(ask_total))
+        anchor = self.last_price or self.reference_price
+        reference = self.reference_price or anchor
+        # the orders' prices, and the last trade and the reference themselves: when the best volume and
+        # imbalance hold over a range of prices, the one closest to them may lie between two orders' prices
+        tick = self.tick
+        candidates = sorted(set(bid_total) | set(ask_total) | {p for p in (anchor, reference) if p and not p % tick})
         n = len(candidates)
         buy_cum = [0] * n
         running = 0
@@ -1166,8 +1171,6 @@ class OrderBook:
         for i in range(n):
             running += ask_total.get(candidates[i], 0)
             sell_cum[i] = running
-        anchor = self.last_price or self.reference_price
-        reference = self.reference_price or anchor
         best: tuple[int, int, int, int, int] | None = None
         best_i = 0
         for i in range(n):

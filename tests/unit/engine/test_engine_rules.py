@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from engine_helpers import MONDAY, SUMMER_MONDAY, make_engine, new_id, ns, of_kind, order, reports, trades
 from mybroker.b3.session import variant_for
 
@@ -147,6 +148,21 @@ def test_pre_open_allows_cancels_only() -> None:
     e2 = make_engine(at=ns(9, 35))
     assert reject_reason(e2, order("BUY", 100, 1000)) == "MARKET_CLOSED"
     assert reports(e.process(CancelOrder("PETR4", oid, "x")))[0].exec_type == "CANCELED"
+
+
+@pytest.mark.parametrize(("buy", "sell"), [((100, 1020), (100, 980)),
+                                         ((100, 0), (100, 0))])  # two MARKET orders (their protection prices)
+def test_an_auction_between_two_order_prices_uncrosses_at_the_reference(buy: tuple[int, int],
+                                                                        sell: tuple[int, int]) -> None:
+    # found in review: only the orders' prices were candidates, so 100 @ 10.20 against 100 @ 9.80 (reference
+    # 10.00) uncrossed at 9.80, the lower price, although every price from 9.80 to 10.20 executes the 100 with
+    # no imbalance and 10.00 is closest to the reference; two market orders met at the sell's protection price
+    e = make_engine(reference_price=1000, at=ns(9, 46))
+    kind = {} if buy[1] else {"order_type": "MARKET"}
+    e.process(order("BUY", buy[0], buy[1], "b", "A", **kind))
+    out = e.process(order("SELL", sell[0], sell[1], "s", "B", **kind))
+    info = of_kind(out, "AUCTION")[-1]
+    assert (info.indicative_price, info.indicative_qty, info.imbalance_qty) == (1000, 100, 0)
 
 
 def test_opening_auction_uncross_at_theoretical_price() -> None:
