@@ -307,6 +307,7 @@ class OrderBook:
         self.trade_seq = 0
         self.now = 0
         self.trading_date = 0
+        self.next_trading_date = 0  # YYYYMMDD of the next session (0: not known yet, GTD then uses today)
         self.l1: tuple[int, int, int, int] = (0, 0, 0, 0)
         self.indicative: tuple[int, int, str, int] = (0, 0, "", 0)
         self.touched_bids: dict[int, None] = {}
@@ -1244,12 +1245,13 @@ class OrderBook:
         self.indicative = (0, 0, "", 0)
 
     def expire_day_orders(self) -> None:
-        """At the close: DAY and AT_THE_CLOSE orders expire, GTD ones whose date has come."""
-        today = self.trading_date
+        """At the close: DAY and AT_THE_CLOSE orders expire, and GTD ones whose date comes before the next
+        session (a date on a weekend or a holiday expires at the close of the session before it)."""
+        last = self.next_trading_date - 1 if self.next_trading_date else self.trading_date
         expired = [
             o for o in self.orders.values()
             if o.tif == DAY or o.tif == MOC or o.tif == IOC or o.tif == FOK
-            or (o.tif == GTD and o.expire_date <= today)
+            or (o.tif == GTD and o.expire_date <= last)
         ]
         for o in expired:
             self._remove_live(o)

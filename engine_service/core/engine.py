@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import pickle
 from collections.abc import Iterable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Final, NamedTuple
 
 from engine_service.core.book import IN_BOOK, IN_PENDING, IdSource, Order, OrderBook, PriceLevel
@@ -32,6 +32,7 @@ from engine_service.core.records import (
 from engine_service.core.schedule import SessionCalendar, date_int, local_date
 
 SNAPSHOT_VERSION = 1
+ONE_DAY = timedelta(days=1)
 MAX_SYMBOL_LENGTH = 12  # what a listing may be called (B3 tickers are 5-7 characters): longer names never get a book
 _tnew: Final = tuple.__new__
 # Final aliases: mypyc reads them from C statics instead of the module dict.
@@ -74,6 +75,7 @@ class Engine:
         self.next_boundary_ns = 0  # 0 = no clock tick yet
         self.next_boundary_phase = Phase.CLOSED
         self.catalog_versions: dict[str, int] = {}  # symbol -> version of the last CatalogUpdate applied
+        self._next_trading: tuple[date, int] = (date.min, 0)  # (today, the next trading date): a cache
 
     def _open_books(self, cfg: InstrumentConfig) -> list[OrderBook]:
         """The books of ``cfg`` not open yet: the standard one and, with a round lot above 1, ``<symbol>F``."""
@@ -355,10 +357,23 @@ class Engine:
 
     def _set_now(self, books: list[OrderBook], now: int) -> None:
         self.now = now
-        trading_date = date_int(local_date(now))
+        today = local_date(now)
+        trading_date = date_int(today)
+        next_trading_date = self._next_trading_date(today)
         for book in books:
             book.now = now
             book.trading_date = trading_date
+            book.next_trading_date = next_trading_date
+
+    def _next_trading_date(self, today: date) -> int:
+        """The next session's date (YYYYMMDD) after ``today``: a GTD order whose date falls before it expires
+        at today's close (its date may be a weekend or a holiday)."""
+        if self._next_trading[0] != today:
+            day = today + ONE_DAY
+            while not self.calendar.is_trading_day(day):
+                day += ONE_DAY
+            self._next_trading = (today, date_int(day))
+        return self._next_trading[1]
 
     # ------------------------------------------------------------ queries
 

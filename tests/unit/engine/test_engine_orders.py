@@ -310,6 +310,17 @@ def test_day_orders_expire_at_close_gtc_survives_gtd_expires_on_date() -> None:
     assert {r.order_id for r in reports(out) if r.exec_type == "EXPIRED"} == {gtd_later}
 
 
+def test_a_gtd_date_on_a_weekend_expires_at_the_close_before_it() -> None:
+    # found in review: a GTD for Saturday 21 November, placed on Friday, lived through Monday's session
+    friday = MONDAY.replace(day=20)
+    e = make_engine(at=ns(10, 30, day=friday))
+    saturday = new_id(e.process(order("BUY", 100, 992, "sat", "A", tif="GTD", expire_date=20261121)))
+    monday = new_id(e.process(order("BUY", 100, 993, "mon", "A", tif="GTD", expire_date=20261123)))
+    out = e.process(ClockTick(ns(18, 1, day=friday)))
+    assert {r.order_id: r.reason for r in reports(out) if r.exec_type == "EXPIRED"} == {saturday: "GTD_DATE_REACHED"}
+    assert {o for _, q in e.book("PETR4").depth()[0] for o, _ in q} == {monday}
+
+
 def test_gtd_in_the_past_is_rejected() -> None:
     e = make_engine()
     r = reports(e.process(order("BUY", 100, 990, "g", tif="GTD", expire_date=20261115)))[0]
