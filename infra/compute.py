@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import jsii
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -27,7 +27,7 @@ from constructs import Construct
 
 from infra.auth import Auth
 from infra.data import Data, MysqlUser
-from infra.declarations import Function, KafkaSource, RabbitMqSource, System
+from infra.declarations import IAM_CALLER_ROLES, Function, KafkaSource, RabbitMqSource, System
 from infra.engine_host import HostEndpoints
 from infra.messaging import KAFKA_CA_PARAMETER, Messaging, function_service
 from infra.nag import acknowledge
@@ -230,6 +230,11 @@ class Compute(Construct):
             callable_routes = [r for r in system.routes if fn.name in r.iam_callers]
             if callable_routes and "api" not in fn.uses:
                 raise ValueError(f"function {fn.name} is an IAM caller of a route but does not use api")
+            if callers := system.iam_callers_of(fn.name):
+                # the callee checks the caller's role itself: another principal allowed execute-api:Invoke by
+                # its own policy (an admin, a CI role) is not one of the declared callers
+                self.functions[fn.name].add_environment(IAM_CALLER_ROLES, Fn.join(",", [
+                    self.functions[c].role.role_name for c in callers]))  # type: ignore[union-attr]
         self._schedules(system)
         for mq_source in system.rabbitmq_sources:
             self._rabbitmq_source(mq_source, wiring.messaging)

@@ -28,6 +28,10 @@ def market_data_mode() -> str:
 MODE_ENV = (("MARKET_DATA_MODE", market_data_mode()),)
 
 
+# the environment variable naming the roles (comma-separated) whose SigV4 calls a function's IAM routes take:
+# the roles of its declared ``iam_callers`` (mybroker.http refuses any other IAM identity)
+IAM_CALLER_ROLES = "IAM_CALLER_ROLES"
+
 @dataclass(frozen=True)
 class Function:
     """One Lambda function: its code folder, handler string, sizing and what it connects to."""
@@ -183,6 +187,10 @@ class System:
             if fn.name == name:
                 return fn
         raise KeyError(f"no function named {name!r}")
+
+    def iam_callers_of(self, function: str) -> tuple[str, ...]:
+        """The functions that may call ``function``'s IAM-authorized routes, each once, in declaration order."""
+        return tuple(dict.fromkeys(c for r in self.routes if r.function == function for c in r.iam_callers))
 
     def queue(self, name: str) -> Queue:
         for q in self.queues:

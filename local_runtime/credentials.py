@@ -105,9 +105,13 @@ def role_id(principal: str) -> str:
     return "AROA" + base64.b32encode(_mac("role-id", principal)).decode()[:17]
 
 
+def role_name(function: str) -> str:
+    return f"{function}-role"
+
+
 def role_session_arn(function: str, account: str = ACCOUNT) -> str:
     """The assumed-role ARN a function's calls are made with, as on AWS (role ``<function>-role``)."""
-    return f"arn:aws:sts::{account}:assumed-role/{function}-role/{function}"
+    return f"arn:aws:sts::{account}:assumed-role/{role_name(function)}/{function}"
 
 
 def _new_signing_key() -> bytes:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from infra.declarations import Function, Service
+from infra.declarations import IAM_CALLER_ROLES, Function, Service
 from local_runtime import credentials
 from local_runtime import services as svc
 
@@ -44,9 +44,12 @@ def resource_environment(uses: tuple[str, ...], database: str | None, state: Map
     return env
 
 
-def function_environment(fn: Function, state: Mapping[str, str]) -> dict[str, str]:
+def function_environment(fn: Function, state: Mapping[str, str], iam_callers: tuple[str, ...] = ()
+                         ) -> dict[str, str]:
+    """``iam_callers``: the functions that may call ``fn``'s IAM routes (their roles, as the stack names them)."""
     return {
         **aws_environment(fn.name),
+        **({IAM_CALLER_ROLES: ",".join(credentials.role_name(c) for c in iam_callers)} if iam_callers else {}),
         **resource_environment(fn.uses, fn.database, state),
         "POWERTOOLS_SERVICE_NAME": fn.name,
         "POWERTOOLS_METRICS_NAMESPACE": "MyBrokerB3",

@@ -117,7 +117,7 @@ class LocalRuntime:
         # the main runtime shares its clock with the functions and the engine; test runtimes keep their own
         self.clock = clock or Clock(_shared_clock_store() if runtime_id == "main" else None)
         functions = {f.name: f for f in system.functions}
-        environments = {n: function_environment(f, state) for n, f in functions.items()}
+        environments = {n: function_environment(f, state, system.iam_callers_of(n)) for n, f in functions.items()}
         # the WebSocket APIs (local_runtime/websocket.py): their managers get the @connections URL, as on AWS
         ws_ports = (ws_port(), ws_management_port()) if runtime_id == "main" else (free_port(), free_port())
         for api in system.websocket_apis:

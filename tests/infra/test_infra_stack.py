@@ -103,6 +103,22 @@ def test_iam_routes_invocable_only_by_their_declared_callers(synth: Synth) -> No
             assert (suffix in text) == (fn.name in route.iam_callers), (fn.name, route.method, route.path)
 
 
+def test_a_function_with_iam_routes_knows_its_callers_roles(synth: Synth) -> None:
+    # mybroker.http takes an IAM identity only from these roles: on AWS API Gateway's IAM check alone lets in
+    # any principal whose own policy allows execute-api:Invoke
+    for fn in synth.system.functions:
+        env = synth.template["Resources"][_function_id(synth, fn.name)]["Properties"]["Environment"]["Variables"]
+        callers = synth.system.iam_callers_of(fn.name)
+        if not callers:
+            assert "IAM_CALLER_ROLES" not in env, fn.name
+            continue
+        value = env["IAM_CALLER_ROLES"]
+        refs = value["Fn::Join"][1] if "Fn::Join" in value else [value]  # CDK folds a one-item join into a Ref
+        roles = [synth.template["Resources"][_function_id(synth, c)]["Properties"]["Role"]["Fn::GetAtt"][0]
+                 for c in callers]
+        assert refs == [{"Ref": r} for r in roles], fn.name
+
+
 def _function_id(s: Synth, name: str) -> str:
     for lid, res in s.resources("AWS::Lambda::Function").items():
         if res["Properties"]["FunctionName"] == function_name(name):

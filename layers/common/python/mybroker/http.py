@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -286,14 +288,27 @@ class ServiceCaller:
     user_arn: str
 
 
+ASSUMED_ROLE = re.compile(r"^arn:aws[\w-]*:sts::\d{12}:assumed-role/([\w+=,.@-]+)/[\w+=,.@-]+$")
+
+
 def iam_identity(event: dict[str, Any]) -> ServiceCaller | None:
-    """The IAM identity of a raw payload-2.0 event, or None (no identity, or a user's JWT)."""
+    """The IAM identity of a raw payload-2.0 event, or None: no identity, a user's JWT, or an IAM principal that
+    is not one of the roles in ``IAM_CALLER_ROLES`` (infra/declarations.py: the route's declared callers; on
+    AWS another principal whose own policy allows execute-api:Invoke, an administrator's say, would get past
+    API Gateway's IAM check)."""
     authorizer = (event.get("requestContext") or {}).get("authorizer") or {}
     iam = authorizer.get("iam") if isinstance(authorizer, dict) else None
     if not isinstance(iam, dict) or not (iam.get("accessKey") or iam.get("userArn")):
         return None
-    return ServiceCaller(str(iam.get("accessKey") or ""), str(iam.get("accountId") or ""),
-                         str(iam.get("callerId") or ""), str(iam.get("userArn") or ""))
+    caller = ServiceCaller(str(iam.get("accessKey") or ""), str(iam.get("accountId") or ""),
+                           str(iam.get("callerId") or ""), str(iam.get("userArn") or ""))
+    allowed = os.environ.get("IAM_CALLER_ROLES")
+    if allowed is not None:
+        role = ASSUMED_ROLE.match(caller.user_arn)
+        if role is None or role.group(1) not in {r.strip() for r in allowed.split(",") if r.strip()}:
+            log.warning("refused the IAM identity %s: not a declared caller", caller.user_arn[:200])
+            return None
+    return caller
 
 
 FORBIDDEN_MESSAGE = "an internal route: only a service signing with SigV4 may call it"
