@@ -158,7 +158,7 @@ def test_another_user_gets_404(funded: User, reference_cents: int) -> None:
 
 
 def test_list_filters_and_pages(funded: User, reference_cents: int) -> None:
-    funded.post("/orders", limit_buy(reference_cents, ticker="PETR4F", quantity=3))
+    funded.post("/orders", limit_buy(resting(reference_cents), ticker="PETR4F", quantity=3))
     page = funded.get("/orders?ticker=PETR4F&limit=1")
     assert page.status == 200 and page.body["limit"] == 1 and len(page.body["items"]) == 1
     assert page.body["items"][0]["ticker"] == "PETR4F"
@@ -184,7 +184,7 @@ def test_docs_are_public() -> None:
 # --- cancel and replace -----------------------------------------------------------------------------------
 
 def test_cancel_sends_a_cancel_command(funded: User, reference_cents: int, engine_input: EngineInput) -> None:
-    order_id = funded.post("/orders", limit_buy(reference_cents)).body["orderId"]
+    order_id = funded.post("/orders", limit_buy(resting(reference_cents))).body["orderId"]
     r = funded.call("DELETE", f"/orders/{order_id}")
     assert r.status == 202, r.body
     cmds = wait_for(lambda: [c for c in engine_input.for_order(order_id) if c["type"] == "CANCEL_ORDER"])
@@ -193,12 +193,13 @@ def test_cancel_sends_a_cancel_command(funded: User, reference_cents: int, engin
 
 def test_replace_sends_a_new_client_order_id(funded: User, reference_cents: int,
                                               engine_input: EngineInput) -> None:
-    order_id = funded.post("/orders", limit_buy(reference_cents)).body["orderId"]
-    r = funded.call("PATCH", f"/orders/{order_id}", {"quantity": 300, "priceCents": reference_cents - 1})
+    low = resting(reference_cents)  # a buy at the reference would fill against whatever asks earlier runs left
+    order_id = funded.post("/orders", limit_buy(low)).body["orderId"]
+    r = funded.call("PATCH", f"/orders/{order_id}", {"quantity": 300, "priceCents": low + 1})
     assert r.status == 202, r.body
     cmd = wait_for(lambda: [c for c in engine_input.for_order(order_id) if c["type"] == "REPLACE_ORDER"])[0]
     assert cmd["orig_client_order_id"] == order_id and cmd["client_order_id"] == f"{order_id}~1"
-    assert cmd["quantity"] == 300 and cmd["price_cents"] == reference_cents - 1
+    assert cmd["quantity"] == 300 and cmd["price_cents"] == low + 1
     # a second replace waits for the wallet to see the engine's answer to the first (409 REPLACE_PENDING)
     too_big = wait_for(lambda: (lambda r: None if r.body.get("code") == "REPLACE_PENDING" else r)(
         funded.call("PATCH", f"/orders/{order_id}", {"quantity": 100_000_000})))
