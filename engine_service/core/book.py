@@ -860,16 +860,25 @@ class OrderBook:
                 break
             if price < auc_lo or price > auc_hi:
                 break
+            # an own order that stops the match (self-trade prevention cancelling the aggressor) is reached
+            # after the orders ahead of it, and an iceberg ahead only shows its slice before it goes to the
+            # back, behind the own order: so only those slices count before one
             o = levels[price].head
+            level_total = 0
+            ahead = 0
             while o is not None:
                 if stp != STP_NONE and o.investor_id == investor_id:
                     if stp != STP_RESTING:
-                        return total
+                        return total + ahead
                 else:
-                    total += o.leaves
-                    if total >= need:
-                        return total
+                    level_total += o.leaves
+                    ahead += o.visible if o.display else o.leaves
+                    if total + ahead >= need:
+                        return total + ahead
                 o = o.next
+            total += level_total
+            if total >= need:
+                return total
         return total
 
     def _match(self, o: Order) -> int:

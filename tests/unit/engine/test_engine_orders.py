@@ -120,6 +120,21 @@ def test_a_rested_market_with_leftover_keeps_its_price_when_replaced() -> None:
         assert e.book("PETR4").depth()[0] == [(1000, [(m, 200)])]
 
 
+def test_a_fok_that_self_trade_prevention_would_stop_behind_an_iceberg_is_not_fillable() -> None:
+    # found in review: an iceberg of 1,000 showing 100 (A) and B's own 100 at 10.00; B's FOK buy of 500 was
+    # accepted on the iceberg's 1,000, took its slice of 100, met its own order (the refreshed slice goes
+    # behind it) and was canceled SELF_TRADE: a FOK partly filled
+    e = make_engine()
+    e.process(order("SELL", 1000, 1000, "ice", "A", display_qty=100))
+    e.process(order("SELL", 100, 1000, "own", "B"))
+    out = e.process(order("BUY", 500, 1000, "fok", "B", tif="FOK"))
+    assert [(r.exec_type, r.reason) for r in reports(out)] == [("REJECTED", "FOK_NOT_FILLABLE")]
+    assert trades(out) == []
+    # without the own order in the way the iceberg's whole 1,000 is there to take
+    out = e.process(order("BUY", 500, 1000, "fok2", "C", tif="FOK"))
+    assert sum(t.qty for t in trades(out)) == 500
+
+
 def test_a_stop_is_armed_by_later_trades_not_by_an_earlier_last_price() -> None:
     # found in review: a sell stop at 10.50 entered after the last trade at 10.00 (a stale print, a day old
     # after a new reference) triggered at once and sold into the bid
