@@ -304,6 +304,11 @@ class EngineService:
         self.watermark_path = journal_dir / "published.json"
         self.stopping = False
         self.engine, self.state, self.unpublished = self._recover()
+        if self.snapshots.latest() is None:
+            # a new journal starts with the instruments and holidays it was made with: replayed later from
+            # today's seed and calendar (a code change, a new year's holidays), the same lines could give other
+            # reports under the exec ids the broker already holds
+            self.snapshot()
         self.last_snapshot_line = self.journal.next_line
         self.last_tick_ns = self.engine.now
         self.mirror = os.environ.get("MARKET_DATA_MODE", "mirror").lower() == "mirror"

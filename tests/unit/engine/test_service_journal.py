@@ -88,3 +88,28 @@ def test_snapshots_rotate_and_the_newest_wins(tmp_path: Path) -> None:
     assert snaps.latest() == (50, b"50")
     assert not list(tmp_path.glob("*.tmp"))
     assert Snapshots(tmp_path / "empty").latest() is None
+
+
+def test_a_new_journal_starts_with_a_snapshot_of_what_it_was_made_with(tmp_path: Path) -> None:
+    # found in review: before the first periodic snapshot (20,000 lines), a restart rebuilt the engine from the
+    # seed and calendar of the day it restarted, so a code change or a new year's holidays could replay the
+    # same journal into other reports under exec ids the broker already holds
+    from datetime import date
+
+    from engine_service.core import SessionCalendar
+    from engine_service.service import EngineService
+
+    def service(symbol: str, holidays: tuple[date, ...]) -> EngineService:
+        return EngineService(tmp_path / "journal", "amqp://unused", "q", None, None,
+                             instruments=[InstrumentConfig(symbol, reference_price=1000)],
+                             calendar=SessionCalendar(holidays))
+
+    first = service("PETR4", ())
+    latest = first.snapshots.latest()
+    assert latest is not None and latest[0] == 0
+    first.journal.append("cmd-0", encode_input(inputs(1)[0]))
+    first.journal.close()
+    later = service("VALE3", (date(2026, 11, 16),))  # today's seed and calendar differ
+    assert [c.symbol for c in later.engine.instruments] == ["PETR4"]
+    assert not later.engine.calendar.holidays
+    later.journal.close()
