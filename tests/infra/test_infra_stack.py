@@ -10,6 +10,7 @@ from synth_helpers import Synth
 
 from infra.compute import LAMBDA_PYTHON, function_name
 from infra.data import MysqlUser
+from infra.engine_host import ENGINE_CONTAINER_UID, REDIS_CONTAINER_UID
 from infra.messaging import function_service, kafka_acls
 
 
@@ -54,6 +55,12 @@ def test_engine_host(synth: Synth) -> None:
         "AWS::EC2::Instance", {"InstanceType": "t4g.small", "SourceDestCheck": False}
     )
     template.has_resource_properties("AWS::EC2::Volume", {"Encrypted": True, "VolumeType": "gp3"})
+    # the engine's and Redis' containers share the host's network: their users may not reach the metadata
+    # service and the instance role's credentials (found in review)
+    (host,) = synth.resources("AWS::EC2::Instance").values()
+    user_data = json.dumps(host["Properties"]["UserData"])
+    for uid in (ENGINE_CONTAINER_UID, REDIS_CONTAINER_UID):
+        assert f"iptables -I OUTPUT -d 169.254.169.254 -m owner --uid-owner {uid} -j REJECT" in user_data
 
 
 def test_authorizer_on_every_authorized_route(any_synth: Synth) -> None:
