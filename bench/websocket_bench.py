@@ -7,8 +7,9 @@ event's engine timestamp, ``ts_ns``, on the simulated clock) to the frame at a s
 Needs the running system in a trading session (``tests/fixtures/session.py`` opens one); a fresh funded
 user makes the trades (100 shares at market, bought then sold, every 0.5 s, against the liquidity agents).
 Each latency sample is one trade at one client: client receive time - (``ts_ns`` - the clock's offset). The
-engine ticks its clock before every batch of commands, so ``ts_ns`` is the match's time; the ``pub`` columns
-measure from the trade record's Kafka create time (when the engine published it, wall clock). The flood part posts through ``@connections`` (signed as the pusher) from 8 threads to every
+engine's clock advances in one-second ticks, so ``ts_ns`` is the last tick before the match (0-1 s early);
+the ``pub`` columns measure from the trade record's Kafka create time (when the engine published it, wall
+clock) instead. The flood part posts through ``@connections`` (signed as the pusher) from 8 threads to every
 client and counts what arrives.
 """
 

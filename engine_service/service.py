@@ -373,17 +373,13 @@ class EngineService:
             self.state.remember(command_id)
         return outputs
 
-    def internal_inputs(self, commands_waiting: bool = False) -> list[Output]:
-        """Clock ticks from the shared, possibly simulated clock: at least once a second (phases, auction ends,
-        expiries), and before every batch of commands whenever the clock has moved, so that orders and the
-        trades they make carry the time they were matched at, not the last second's tick (journaled like
-        any input: a replay stamps them the same)."""
+    def internal_inputs(self) -> list[Output]:
+        """Clock ticks (the shared, possibly simulated clock) and reference prices from the quote cache."""
         outputs: list[Output] = []
         if not self.auto_clock:
             return outputs
         now_ns = self.clock.now_ns() if self.clock is not None else time.time_ns()
-        if (now_ns - self.last_tick_ns >= 1_000_000_000 or now_ns < self.last_tick_ns
-                or (commands_waiting and now_ns > self.last_tick_ns)):
+        if now_ns - self.last_tick_ns >= 1_000_000_000 or now_ns < self.last_tick_ns:
             self.last_tick_ns = now_ns
             outputs += self.apply("", ClockTick(now_ns))
         return outputs
@@ -498,7 +494,7 @@ class EngineService:
             if not deliveries:
                 conn.process_data_events(time_limit=0.05)
             conn.process_data_events(time_limit=0)
-            outputs = self.internal_inputs(commands_waiting=bool(deliveries))
+            outputs = self.internal_inputs()
             if self.feed is not None and time.monotonic() - last_catalog > self.catalog_poll_s:
                 outputs += self.catalog_inputs()  # journaled before the orders of this batch: replayed so
                 last_catalog = time.monotonic()

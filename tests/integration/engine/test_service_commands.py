@@ -23,7 +23,6 @@ from tests.integration.engine.engine_helpers import (
     KAFKA,
     NIGHT_NS,
     REDIS_URL,
-    START_NS,
     FixedClock,
     Reports,
     Topology,
@@ -65,25 +64,6 @@ def test_commands_give_execution_reports(channel: Any, topology: Topology, repor
     assert (fill["last_price_cents"], fill["last_quantity"], fill["leaves_quantity"]) == (3000, 100, 100)
     assert {k for k, _ in reports.received} == {"execution-report.ZZTA3"}
     assert len({(b["instrument"], b["exec_id"]) for b in got}) == len(got)
-
-
-def test_reports_carry_the_clock_at_matching_not_the_last_tick(channel: Any, topology: Topology,
-                                                                reports: Reports,
-                                                                start_service: Callable[..., Any]) -> None:
-    """The once-a-second tick is not the trade's time: a batch of commands ticks the clock first whenever it
-    has moved, so a fill 300 ms after the last tick says so (and so does the trade on Kafka)."""
-    clock = FixedClock()
-    running = start_service(clock=clock)
-    send(channel, topology, new("rest", "BUY", 100, 3000, investor="inv1"))
-    first = reports.wait_for(1)
-    assert first[0]["transact_time_ns"] == clock.t
-    clock.t += 300_000_000
-    send(channel, topology, new("hit", "SELL", 100, 3000, investor="inv2"))
-    got = reports.wait_for(4)
-    running.stop()
-    fills = [b for b in got if b["exec_type"] == "FILLED"]
-    assert len(fills) == 2
-    assert {b["transact_time_ns"] for b in fills} == {START_NS + 300_000_000}
 
 
 def test_invalid_orders_are_rejected_with_reasons(channel: Any, topology: Topology, reports: Reports,
